@@ -1,0 +1,37 @@
+# dlbook: build the book, run the tests.
+#   make book   create .venv, install everything, execute every chapter, write _build/html
+#   make test   create .venv, install everything, run unit tests, doctests and the executed book
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test serve wheel clean constraints
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] <= (3, 11), "MXNet 1.9.1 needs Python <= 3.11 (numpy<1.24)"' \
+	  || { echo "Set PYTHON to a Python 3.9-3.11 interpreter, e.g. make PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23" wheel
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name python3 > /dev/null
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/python tools/build_book.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+serve: book
+	@echo "Serving _build/html at http://127.0.0.1:8000 (Ctrl-C to stop)"
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .
+
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v -i -E '^(pip|setuptools|wheel)==' > constraints.txt
+
+clean:
+	rm -rf _build dist build *.egg-info

@@ -1,0 +1,98 @@
+"""Argument checks shared by dlbook's public functions.
+
+Every check raises before any work is done, with a message that names the
+argument, says what was expected, what was received, and how to fix it.
+"""
+import numbers
+
+import numpy as onp
+
+__all__ = []  # private module
+
+
+def describe(value):
+    """A short description of ``value`` for error messages: type and shape."""
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__module__}.{type(value).__name__} with shape {tuple(shape)}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_int(name, value, minimum=None, maximum=None):
+    """Return ``value`` as an ``int`` after checking its type and range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"Expected `{name}` to be an integer, got {describe(value)}.")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"Expected `{name}` >= {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"Expected `{name}` <= {maximum}, got {value}.")
+    return value
+
+
+def check_fraction(name, value, low=0.0, high=1.0, include_low=True, include_high=False):
+    """Return ``value`` as a ``float`` in the interval [low, high) (bounds configurable)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Expected `{name}` to be a number, got {describe(value)}.")
+    value = float(value)
+    ok_low = value >= low if include_low else value > low
+    ok_high = value <= high if include_high else value < high
+    if not (ok_low and ok_high) or value != value:
+        left = "[" if include_low else "("
+        right = "]" if include_high else ")"
+        raise ValueError(f"Expected `{name}` in {left}{low}, {high}{right}, got {value}.")
+    return value
+
+
+def check_choice(name, value, choices):
+    """Return ``value`` if it is one of ``choices``; otherwise list the choices."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in sorted(choices))
+        raise ValueError(f"Unknown `{name}` {value!r}. Expected one of: {listed}.")
+    return value
+
+
+def to_numpy(name, value, ndim=None, dtype=None, allow_empty=False):
+    """Convert an array-like (NumPy, MXNet, list) to a NumPy array and check it.
+
+    Raises a clear error for non-numeric data, NaN/inf, a wrong number of
+    dimensions, or an empty array.
+    """
+    if hasattr(value, "asnumpy"):
+        value = value.asnumpy()
+    try:
+        array = onp.asarray(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"Expected `{name}` to be array-like, got {describe(value)}.") from err
+    if array.dtype == object or not onp.issubdtype(array.dtype, onp.number):
+        raise TypeError(
+            f"Expected `{name}` to hold numbers, got dtype {array.dtype} ({describe(value)})."
+        )
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if array.ndim not in allowed:
+            wanted = " or ".join(str(n) for n in allowed)
+            raise ValueError(
+                f"Expected `{name}` with {wanted} dimensions, got shape {array.shape}."
+            )
+    if not allow_empty and array.size == 0:
+        raise ValueError(f"Expected a non-empty `{name}`, got shape {array.shape}.")
+    if onp.issubdtype(array.dtype, onp.floating) and not onp.all(onp.isfinite(array)):
+        bad = int(onp.size(array) - onp.count_nonzero(onp.isfinite(array)))
+        raise ValueError(
+            f"`{name}` contains {bad} NaN or infinite values; clean or impute them first."
+        )
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+def check_same_length(names, arrays):
+    """Raise if the arrays do not share their first dimension."""
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        detail = ", ".join(f"`{n}` has {k}" for n, k in zip(names, lengths))
+        raise ValueError(f"Expected the same number of examples, but {detail}.")

@@ -1,0 +1,151 @@
+"""Metrics and losses chosen by name, computed on the device.
+
+A metric's running sums stay on the device as MXNet arrays; reading the result
+is the only synchronization, so training loops call it once per epoch.
+"""
+import mxnet as mx
+from mxnet import gluon
+
+from ._checks import check_choice, describe
+
+__all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
+           "MeanSquaredError", "MeanAbsoluteError"]
+
+
+class Metric:
+    """Base class: accumulate a sum and a count on the device."""
+
+    name = "metric"
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        """Forget everything accumulated."""
+        self._sum = None
+        self._count = 0
+
+    def batch_values(self, y_hat, y):  # pragma: no cover - abstract
+        """Per-example values for one batch (an MXNet array)."""
+        raise NotImplementedError
+
+    def update(self, y_hat, y):
+        """Add one batch without synchronizing with the device."""
+        values = self.batch_values(y_hat, y).sum()
+        self._sum = values if self._sum is None else self._sum + values
+        self._count += int(y.shape[0])
+
+    def result(self):
+        """The mean over everything seen (synchronizes once)."""
+        if self._count == 0:
+            return float("nan")
+        return float(self._sum.item()) / self._count
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class Accuracy(Metric):
+    """Fraction of correct predictions.
+
+    With several output columns the prediction is the arg-max (class scores);
+    with one output it is ``y_hat > 0`` (a binary logit).
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.metrics import Accuracy
+    >>> acc = Accuracy()
+    >>> acc.update(mx.np.array([[0.1, 0.9], [0.8, 0.2]]), mx.np.array([1, 1]))
+    >>> acc.result()
+    0.5
+    """
+
+    name = "accuracy"
+
+    def batch_values(self, y_hat, y):
+        if y_hat.ndim == 2 and y_hat.shape[1] > 1:
+            pred = y_hat.argmax(axis=1)
+        else:
+            pred = (y_hat.reshape(-1) > 0)
+        return (pred.astype("float32") == y.reshape(-1).astype("float32")).astype("float32")
+
+
+class MeanSquaredError(Metric):
+    """Mean of ``(y_hat - y)**2`` over examples and outputs."""
+
+    name = "mse"
+
+    def batch_values(self, y_hat, y):
+        diff = y_hat - y.reshape(y_hat.shape).astype(y_hat.dtype)
+        return (diff ** 2).reshape(y_hat.shape[0], -1).mean(axis=1)
+
+
+class MeanAbsoluteError(Metric):
+    """Mean of ``|y_hat - y|`` over examples and outputs."""
+
+    name = "mae"
+
+    def batch_values(self, y_hat, y):
+        diff = y_hat - y.reshape(y_hat.shape).astype(y_hat.dtype)
+        return mx.np.abs(diff).reshape(y_hat.shape[0], -1).mean(axis=1)
+
+
+METRICS = {"accuracy": Accuracy, "mse": MeanSquaredError, "mae": MeanAbsoluteError}
+
+
+def get_metric(metric):
+    """Return a fresh metric for a name in :data:`METRICS` (or pass a Metric through).
+
+    Examples
+    --------
+    >>> from dlbook.metrics import get_metric
+    >>> get_metric("accuracy")
+    Accuracy()
+    """
+    if isinstance(metric, Metric):
+        return metric
+    return METRICS[check_choice("metrics", metric, set(METRICS))]()
+
+
+def _always_np(cls):
+    """A subclass of a Gluon loss that always runs in MXNet's NumPy mode."""
+    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__}))
+
+
+def _loss_table():
+    return {
+        "cross_entropy": lambda: _always_np(gluon.loss.SoftmaxCrossEntropyLoss)(),
+        "binary_cross_entropy": lambda: _always_np(gluon.loss.SigmoidBinaryCrossEntropyLoss)(),
+        # Gluon's L2Loss is (y_hat - y)**2 / 2; weight 2 gives the usual MSE.
+        "mse": lambda: _always_np(gluon.loss.L2Loss)(weight=2.0),
+        "mae": lambda: _always_np(gluon.loss.L1Loss)(),
+        "huber": lambda: _always_np(gluon.loss.HuberLoss)(),
+    }
+
+
+#: Loss names accepted by :func:`get_loss` and the trainer.
+LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
+
+
+def get_loss(loss):
+    """Return a Gluon loss block for a name in :data:`LOSSES`.
+
+    ``cross_entropy`` expects class scores (logits) and integer labels;
+    ``binary_cross_entropy`` one logit per example and 0/1 labels. A Gluon
+    ``Loss`` (or any callable ``loss(y_hat, y)`` returning one value per
+    example) is passed through.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.metrics import get_loss
+    >>> mse = get_loss("mse")
+    >>> float(mse(mx.np.array([[3.0]]), mx.np.array([[1.0]]))[0])
+    4.0
+    """
+    if isinstance(loss, str):
+        return _loss_table()[check_choice("loss", loss, set(LOSSES))]()
+    if callable(loss):
+        return loss
+    raise TypeError(f"Expected `loss` as a name or a callable, got {describe(loss)}.")

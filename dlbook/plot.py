@@ -1,0 +1,276 @@
+"""Figures with Korean labels: line plots, functions with derivatives, images, learning curves.
+
+Matplotlib's default font has no Hangul. :func:`use_korean_font` registers
+NanumGothic (shipped by the ``koreanize-matplotlib`` package, or Debian's
+``fonts-nanum``) with DejaVu Sans as fallback for the glyphs it lacks.
+Nothing changes until it is called.
+"""
+import importlib.util
+from pathlib import Path
+
+import numpy as onp
+
+from ._checks import check_int, describe
+
+__all__ = ["use_korean_font", "plot_lines", "plot_function", "show_images", "plot_history"]
+
+_SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/opentype/nanum")
+
+
+def _font_files():
+    spec = importlib.util.find_spec("koreanize_matplotlib")  # found, never imported
+    dirs = []
+    if spec is not None and spec.submodule_search_locations:
+        dirs += [Path(p) / "fonts" for p in spec.submodule_search_locations]
+    dirs += [Path(d) for d in _SYSTEM_FONT_DIRS]
+    for folder in dirs:
+        files = sorted(folder.glob("NanumGothic*.ttf"))
+        regular = [f for f in files if f.stem == "NanumGothic"]
+        if regular or files:
+            return regular or files
+    return []
+
+
+def use_korean_font():
+    """Make matplotlib draw Hangul: register NanumGothic and put it first.
+
+    DejaVu Sans stays as the fallback, so glyphs NanumGothic lacks (the minus
+    sign, Greek letters) still render. Also sets SVG text to paths, so figures
+    look the same on machines without the font.
+
+    Returns
+    -------
+    str
+        The family name now in use, ``'NanumGothic'``.
+
+    Raises
+    ------
+    RuntimeError
+        If no NanumGothic file is found.
+
+    Examples
+    --------
+    >>> from dlbook.plot import use_korean_font
+    >>> use_korean_font()
+    'NanumGothic'
+    """
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    files = _font_files()
+    if not files:
+        raise RuntimeError(
+            "No Korean font found. Install one: `pip install koreanize-matplotlib` "
+            "(ships NanumGothic) or `apt install fonts-nanum`."
+        )
+    for f in files:
+        font_manager.fontManager.addfont(str(f))
+    name = font_manager.FontProperties(fname=str(files[0])).get_name()
+    mpl.rcParams["font.family"] = "sans-serif"
+    mpl.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+    mpl.rcParams["axes.unicode_minus"] = True
+    mpl.rcParams["svg.fonttype"] = "path"
+    return name
+
+
+def _axes(ax, figsize):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_lines(x, ys, labels=None, xlabel=None, ylabel=None, title=None, xlim=None, ylim=None,
+               xscale="linear", yscale="linear", styles=None, figsize=(4.5, 3), ax=None):
+    """Draw one or more curves over the same x values.
+
+    Parameters
+    ----------
+    x : array-like, shape (n,)
+    ys : array-like or list of array-like, each of shape (n,)
+    labels : list of str, optional
+        Legend entries, one per curve.
+    xlabel, ylabel, title : str, optional
+    xlim, ylim : tuple, optional
+    xscale, yscale : str, default 'linear'
+    styles : list of str, optional
+        Matplotlib format strings, one per curve.
+    figsize : tuple, default (4.5, 3)
+    ax : matplotlib.axes.Axes, optional
+        Draw into these axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.plot import plot_lines, use_korean_font
+    >>> _ = use_korean_font()
+    >>> x = onp.linspace(0, 1, 5)
+    >>> ax = plot_lines(x, [x, x ** 2], labels=["직선", "포물선"], xlabel="입력 x")
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['직선', '포물선']
+    """
+    x = onp.asarray(x.asnumpy() if hasattr(x, "asnumpy") else x)
+    if hasattr(ys, "shape") and len(getattr(ys, "shape")) == 1 or (
+            isinstance(ys, (list, tuple)) and ys and onp.isscalar(ys[0])):
+        ys = [ys]
+    ys = [onp.asarray(y.asnumpy() if hasattr(y, "asnumpy") else y) for y in ys]
+    for i, y in enumerate(ys):
+        if y.shape != x.shape:
+            raise ValueError(f"Expected `ys[{i}]` with the shape of `x` {x.shape}, got {y.shape}.")
+    if labels is not None and len(labels) != len(ys):
+        raise ValueError(f"Expected {len(ys)} `labels`, one per curve, got {len(labels)}.")
+    styles = styles or ["-", "--", "-.", ":", "-", "--"]
+    ax = _axes(ax, figsize)
+    for i, y in enumerate(ys):
+        ax.plot(x, y, styles[i % len(styles)], label=None if labels is None else labels[i])
+    ax.set_xscale(xscale)
+    ax.set_yscale(yscale)
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    if xlim is not None:
+        ax.set_xlim(xlim)
+    if ylim is not None:
+        ax.set_ylim(ylim)
+    if labels is not None:
+        ax.legend()
+    ax.grid(True, alpha=0.3)
+    return ax
+
+
+def plot_function(f, x, name=None, derivative=True, ax=None, figsize=(4.5, 3)):
+    """Plot an element-wise function and, computed by autograd, its derivative.
+
+    Parameters
+    ----------
+    f : callable
+        Maps an ``mxnet.np`` array to an array of the same shape, element-wise.
+    x : array-like, shape (n,)
+        Where to evaluate it.
+    name : str, optional
+        Used in the legend and title (e.g. ``'ReLU'``).
+    derivative : bool, default True
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.plot import plot_function, use_korean_font
+    >>> _ = use_korean_font()
+    >>> ax = plot_function(lambda z: z ** 2, mx.np.linspace(-1, 1, 5), name="제곱")
+    >>> ax.get_lines()[1].get_ydata().tolist()  # d/dz z^2 = 2z
+    [-2.0, -1.0, 0.0, 1.0, 2.0]
+    """
+    from .utils import derivative as grad_of
+
+    if not callable(f):
+        raise TypeError(f"Expected `f` to be callable, got {describe(f)}.")
+    y, dy = grad_of(f, x)
+    xs = onp.asarray(x.asnumpy() if hasattr(x, "asnumpy") else x, dtype="float32")
+    label = name or "f"
+    ys, labels = [y], [f"{label}(x)"]
+    if derivative:
+        ys.append(dy)
+        labels.append(f"{label}'(x)")
+    return plot_lines(xs, ys, labels=labels, xlabel="x", title=name, ax=ax, figsize=figsize)
+
+
+def show_images(images, nrows, ncols, titles=None, scale=1.5):
+    """Show a grid of images (grayscale ``(n, h, w)`` / ``(n, 1, h, w)`` or RGB ``(n, h, w, 3)``).
+
+    Returns
+    -------
+    numpy.ndarray of matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.plot import show_images, use_korean_font
+    >>> _ = use_korean_font()
+    >>> axes = show_images(onp.zeros((2, 28, 28)), 1, 2, titles=["첫째", "둘째"])
+    >>> [ax.get_title() for ax in axes]
+    ['첫째', '둘째']
+    """
+    import matplotlib.pyplot as plt
+
+    imgs = onp.asarray(images.asnumpy() if hasattr(images, "asnumpy") else images)
+    if imgs.ndim == 4 and imgs.shape[1] == 1:
+        imgs = imgs[:, 0]
+    if imgs.ndim not in (3, 4):
+        raise ValueError(
+            "Expected `images` with shape (n, h, w), (n, 1, h, w) or (n, h, w, 3), "
+            f"got {imgs.shape}."
+        )
+    nrows = check_int("nrows", nrows, minimum=1)
+    ncols = check_int("ncols", ncols, minimum=1)
+    n = min(len(imgs), nrows * ncols)
+    if titles is not None and len(titles) < n:
+        raise ValueError(f"Expected at least {n} `titles`, got {len(titles)}.")
+    _, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
+    axes = axes.ravel()
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(imgs[i], cmap="gray" if imgs.ndim == 3 else None)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=9)
+    return axes
+
+
+def plot_history(history, metrics=None, figsize=(6.5, 3)):
+    """Draw learning curves: loss on the left, other metrics on the right.
+
+    Parameters
+    ----------
+    history : dlbook.train.History or dict of lists
+    metrics : sequence of str, optional
+        Keys to draw (default: every key except ``time``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from dlbook.plot import plot_history, use_korean_font
+    >>> _ = use_korean_font()
+    >>> fig = plot_history({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7],
+    ...                     "accuracy": [0.6, 0.8]})
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['손실 (loss)', '지표 (metric)']
+    """
+    import matplotlib.pyplot as plt
+
+    data = getattr(history, "history", history)
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"Expected a History or a non-empty dict of lists, got {describe(history)}.")
+    keys = [k for k in (metrics or data) if k != "time"]
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise KeyError(f"No metric {missing} in the history. Available: {sorted(data)}.")
+    loss_keys = [k for k in keys if k.endswith("loss")]
+    other_keys = [k for k in keys if not k.endswith("loss")]
+    panels = [p for p in (loss_keys, other_keys) if p]
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        for key in panel:
+            values = data[key]
+            ax.plot(range(1, len(values) + 1), values, "--" if key.startswith("val_") else "-",
+                    marker="o", markersize=3, label=key)
+        ax.set_xlabel("에포크 (epoch)")
+        ax.set_ylabel("손실 (loss)" if panel is loss_keys else "지표 (metric)")
+        ax.legend()
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    return fig
