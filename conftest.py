@@ -22,3 +22,30 @@ def _isolate_global_state():
     yield
     plt.close("all")
     mx.npx.reset_np()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """After the tests, show how long the book's execution took (written by the build)."""
+    import json
+    import time
+    from pathlib import Path
+
+    report = Path(__file__).parent / "_build" / "execution-times.json"
+    started = getattr(config, "_dlbook_start", None)
+    if not report.is_file() or started is None or report.stat().st_mtime < started:
+        return
+    data = json.loads(report.read_text())
+    terminalreporter.section("book execution")
+    for chapter, seconds in sorted(data.get("chapters", {}).items()):
+        terminalreporter.write_line(f"{seconds:8.1f} s  {chapter}")
+    total = sum(data.get("chapters", {}).values())
+    terminalreporter.write_line(f"{total:8.1f} s  total chapter execution "
+                                "(cached chapters show their recorded time)")
+    terminalreporter.write_line(f"{data.get('wall_seconds', 0):8.1f} s  book build wall time "
+                                f"(measured {time.strftime('%H:%M:%S', time.localtime(report.stat().st_mtime))})")
+
+
+def pytest_configure(config):
+    import time
+
+    config._dlbook_start = time.time()

@@ -1,0 +1,80 @@
+"""Tests of the book tools: the bilingual checker and the execution-cache invalidation."""
+import shutil
+
+import pytest
+
+from book_helpers import ROOT, build_book, check_bilingual
+
+GOOD = """\
+# 활성화 함수 (Activation Functions)
+
+:::{ko}
+활성화 함수는 비선형입니다.
+:::
+
+:::{en}
+Activation functions are nonlinear.
+:::
+
+$$
+\\sigma(z) = \\frac{1}{1 + e^{-z}}
+$$
+
+```{code-cell} ipython3
+# 주석 is fine inside code
+x = 1
+```
+"""
+
+
+def test_checker_accepts_a_bilingual_chapter():
+    assert check_bilingual.check_text(GOOD) == []
+
+
+@pytest.mark.parametrize("bad, message", [
+    (GOOD.replace(":::{en}\nActivation functions are nonlinear.\n:::\n", ""), "no `en` partner"),
+    (GOOD.replace(":::{ko}\n활성화 함수는 비선형입니다.\n:::\n", ""), "no `ko` partner"),
+    (GOOD + "\nA stray English paragraph.\n", "prose outside a language block"),
+    (GOOD.replace("# 활성화 함수 (Activation Functions)", "# Activation Functions"), "both languages"),
+    (GOOD.replace("# 활성화 함수 (Activation Functions)", "# 활성화 함수"), "both languages"),
+    (GOOD.replace("활성화 함수는 비선형입니다.", "Untranslated text."), "no Korean text"),
+    (GOOD.replace("Activation functions are nonlinear.", "영어가 아닌 한국어 문장입니다."),
+     "not mostly English"),
+    (GOOD + "\n:::{note}\nA note outside the language blocks.\n:::\n", "directive `note`"),
+    (GOOD.replace(":::{en}\nActivation functions are nonlinear.\n:::", ":::{en}\nNever closed."),
+     "never closed"),
+])
+def test_checker_rejects(bad, message):
+    problems = check_bilingual.check_text(bad, "chapter.md")
+    assert any(message in p for p in problems), problems
+
+
+def test_fingerprint_follows_dlbook_sources(tmp_path):
+    shutil.copytree(ROOT / "dlbook", tmp_path / "dlbook",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in build_book.FINGERPRINT_INPUTS:
+        shutil.copy(ROOT / name, tmp_path / name)
+    before = build_book.fingerprint(tmp_path)
+    assert before == build_book.fingerprint(tmp_path)
+    with open(tmp_path / "dlbook" / "utils.py", "a") as f:
+        f.write("\n# a change\n")
+    assert build_book.fingerprint(tmp_path) != before
+
+
+def test_stale_cache_is_cleared_and_fresh_cache_kept(tmp_path):
+    build = tmp_path / "_build"
+    (build / ".jupyter_cache").mkdir(parents=True)
+    (build / ".jupyter_cache" / "record").write_text("old outputs")
+    (build / "jupyter_execute").mkdir()
+    # First build with this code: no stamp yet, the cache predates it -> cleared.
+    assert build_book.invalidate_stale_cache(build, "aaa") is True
+    assert not (build / ".jupyter_cache").exists()
+    assert not (build / "jupyter_execute").exists()
+    # Same code again: a cache filled since is kept.
+    (build / ".jupyter_cache").mkdir()
+    assert build_book.invalidate_stale_cache(build, "aaa") is False
+    assert (build / ".jupyter_cache").exists()
+    # dlbook changed: cleared.
+    assert build_book.invalidate_stale_cache(build, "bbb") is True
+    assert not (build / ".jupyter_cache").exists()
+    assert (build / ".dlbook-fingerprint").read_text().strip() == "bbb"
