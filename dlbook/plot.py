@@ -66,8 +66,9 @@ def use_korean_font():
     for f in files:
         font_manager.fontManager.addfont(str(f))
     name = font_manager.FontProperties(fname=str(files[0])).get_name()
-    mpl.rcParams["font.family"] = "sans-serif"
-    mpl.rcParams["font.sans-serif"] = [name, "DejaVu Sans"]
+    # A list of families (not the generic "sans-serif") turns on matplotlib's
+    # per-glyph fallback: the minus sign, missing from NanumGothic, comes from DejaVu Sans.
+    mpl.rcParams["font.family"] = [name, "DejaVu Sans"]
     mpl.rcParams["axes.unicode_minus"] = True
     mpl.rcParams["svg.fonttype"] = "path"
     return name
