@@ -11,7 +11,14 @@ __all__ = ["Callback", "ProgressBar", "LivePlot", "EarlyStopping", "in_notebook"
 
 
 def in_notebook():
-    """True inside a Jupyter kernel (where rich output such as figures is shown)."""
+    """True inside a Jupyter kernel (where rich output such as figures is shown).
+
+    Examples
+    --------
+    >>> from dlbook.callbacks import in_notebook
+    >>> in_notebook()  # doctests run outside Jupyter
+    False
+    """
     try:
         from IPython import get_ipython
     except ImportError:
@@ -21,7 +28,23 @@ def in_notebook():
 
 
 class Callback:
-    """Base class; override the hooks you need. ``self.trainer`` is set by the trainer."""
+    """Base class; override the hooks you need. ``self.trainer`` is set by the trainer.
+
+    Examples
+    --------
+    >>> from dlbook import Callback, Trainer, mlp, load_array, xor_data
+    >>> class CountEpochs(Callback):
+    ...     def __init__(self):
+    ...         self.seen = []
+    ...     def on_epoch_end(self, epoch, logs):
+    ...         self.seen.append(epoch)
+    >>> counter = CountEpochs()
+    >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy")
+    >>> _ = trainer.fit(load_array(xor_data(), batch_size=4), epochs=3,
+    ...                 callbacks=[counter], verbose=False)
+    >>> counter.seen
+    [1, 2, 3]
+    """
 
     trainer = None
 
@@ -49,6 +72,17 @@ class ProgressBar(Callback):
     stream : file-like, default sys.stdout
     bar : bool, optional
         Draw the bar inside the epoch (default: when ``stream`` is a terminal).
+
+    Examples
+    --------
+    >>> import io
+    >>> from dlbook import ProgressBar, Trainer, mlp, load_array, xor_data
+    >>> out = io.StringIO()
+    >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy")
+    >>> _ = trainer.fit(load_array(xor_data(), batch_size=4), epochs=2,
+    ...                 callbacks=[ProgressBar(stream=out)], verbose=False)
+    >>> [line.split(" - ")[0] for line in out.getvalue().splitlines()]
+    ['epoch 1/2', 'epoch 2/2']
     """
 
     def __init__(self, stream=None, bar=None):
@@ -87,6 +121,15 @@ class LivePlot(Callback):
     ----------
     metrics : sequence of str, optional
         Which history keys to draw (default: all but ``time``).
+
+    Examples
+    --------
+    >>> from dlbook import LivePlot, Trainer, mlp, load_array, xor_data
+    >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy")
+    >>> history = trainer.fit(load_array(xor_data(), batch_size=4), epochs=2,
+    ...                       callbacks=[LivePlot()], verbose=False)  # draws in Jupyter only
+    >>> len(history)
+    2
     """
 
     def __init__(self, metrics=None):
@@ -127,6 +170,18 @@ class EarlyStopping(Callback):
         Whether smaller or larger is better (default: 'max' for accuracy, else 'min').
     restore_best_weights : bool, default True
         Put back the parameters of the best epoch when stopping.
+
+    Examples
+    --------
+    >>> from dlbook import EarlyStopping, Trainer, mlp, load_array, xor_data
+    >>> data = load_array(xor_data(), batch_size=4, shuffle=False)
+    >>> stop = EarlyStopping(monitor="val_loss", patience=1)
+    >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy",
+    ...                   learning_rate=50.0)  # far too large: the loss jumps around
+    >>> history = trainer.fit(data, epochs=30, validation_data=data,
+    ...                       callbacks=[stop], verbose=False)
+    >>> len(history) < 30 and stop.stopped_epoch == len(history)
+    True
     """
 
     def __init__(self, monitor="val_loss", patience=3, min_delta=0.0, mode=None,

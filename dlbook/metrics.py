@@ -13,7 +13,23 @@ __all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
 
 
 class Metric:
-    """Base class: accumulate a sum and a count on the device."""
+    """Base class: accumulate a sum and a count on the device.
+
+    Subclasses define :meth:`batch_values`, one value per example.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.metrics import Metric
+    >>> class AbsError(Metric):
+    ...     name = "abs_error"
+    ...     def batch_values(self, y_hat, y):
+    ...         return mx.np.abs(y_hat.reshape(-1) - y.reshape(-1))
+    >>> m = AbsError()
+    >>> m.update(mx.np.array([1.0, 2.0]), mx.np.array([1.0, 5.0]))
+    >>> m.result()  # mean absolute difference over the two examples
+    1.5
+    """
 
     name = "metric"
 
@@ -72,7 +88,17 @@ class Accuracy(Metric):
 
 
 class MeanSquaredError(Metric):
-    """Mean of ``(y_hat - y)**2`` over examples and outputs."""
+    """Mean of ``(y_hat - y)**2`` over examples and outputs.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.metrics import MeanSquaredError
+    >>> m = MeanSquaredError()
+    >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
+    >>> m.result()  # (1 + 4) / 2
+    2.5
+    """
 
     name = "mse"
 
@@ -82,7 +108,17 @@ class MeanSquaredError(Metric):
 
 
 class MeanAbsoluteError(Metric):
-    """Mean of ``|y_hat - y|`` over examples and outputs."""
+    """Mean of ``|y_hat - y|`` over examples and outputs.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.metrics import MeanAbsoluteError
+    >>> m = MeanAbsoluteError()
+    >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
+    >>> m.result()  # (1 + 2) / 2
+    1.5
+    """
 
     name = "mae"
 
