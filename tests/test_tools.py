@@ -78,3 +78,39 @@ def test_stale_cache_is_cleared_and_fresh_cache_kept(tmp_path):
     assert build_book.invalidate_stale_cache(build, "bbb") is True
     assert not (build / ".jupyter_cache").exists()
     assert (build / ".dlbook-fingerprint").read_text().strip() == "bbb"
+
+
+def test_glossary_merges_and_sorts_terms(tmp_path):
+    import make_glossary
+
+    (tmp_path / "a.yml").write_text(
+        "- {ko: 퍼셉트론, en: perceptron, ko_def: 가장 단순한 신경망., en_def: The simplest network.}\n"
+        "- {ko: 가중치, en: weight, ko_def: 입력에 곱하는 값., en_def: A factor on an input.}\n",
+        encoding="utf-8")
+    (tmp_path / "b.yml").write_text(
+        "- {ko: 가중치, en: Weight, ko_def: 다른 정의., en_def: Another definition.}\n",
+        encoding="utf-8")
+    terms = make_glossary.load_terms(tmp_path)
+    assert [t["en"] for t in terms] == ["perceptron", "weight"]  # merged case-insensitively
+    text = make_glossary.render(terms)
+    assert text.index("가중치 (weight)") < text.index("퍼셉트론 (perceptron)")  # 가나다 order
+    assert text.index("perceptron (퍼셉트론)") < text.index("weight (가중치)")
+    assert "다른 정의" not in text  # the first definition wins
+    assert check_bilingual.check_text(text) == []
+
+
+def test_glossary_rejects_incomplete_entries(tmp_path):
+    import make_glossary
+
+    (tmp_path / "a.yml").write_text("- {ko: 퍼셉트론, en: perceptron, ko_def: 정의.}\n",
+                                    encoding="utf-8")
+    with pytest.raises(ValueError, match="lacks \\['en_def'\\]"):
+        make_glossary.load_terms(tmp_path)
+
+
+def test_committed_glossary_is_up_to_date():
+    import make_glossary
+
+    if not make_glossary.SOURCE_DIR.is_dir():
+        pytest.fail("book/_glossary/ is missing")
+    assert make_glossary.main(["--check"]) == 0, "run tools/make_glossary.py and commit"

@@ -107,6 +107,11 @@ def main(argv=None):
     root = Path(args.root).resolve()
     build_dir = root / "_build"
 
+    if root == ROOT and (ROOT / "book" / "_glossary").is_dir():
+        import make_glossary
+
+        if make_glossary.main(["--check"]) != 0:
+            return 1
     if invalidate_stale_cache(build_dir, fingerprint(ROOT)):
         print("dlbook or its dependencies changed: the execution cache was cleared.")
     start = time.perf_counter()

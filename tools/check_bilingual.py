@@ -22,7 +22,7 @@ COLON_OPEN = re.compile(r"^(:{3,})\{([\w:-]+)\}")
 # Directives whose content is not prose (code, math, layout).
 NEUTRAL_DIRECTIVES = {"code-cell", "math", "toctree", "tableofcontents", "raw", "image",
                       "figure-md", "glue:figure", "nb-exec-table", "autosummary",
-                      "automodule", "autofunction", "autoclass", "bibliography"}
+                      "automodule", "autofunction", "autoclass", "bibliography", "eval-rst"}
 
 
 def _strip_front_matter(lines):
