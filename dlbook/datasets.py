@@ -14,6 +14,7 @@ import numpy as onp
 
 from ._checks import check_choice, check_fraction, check_int, to_numpy
 from .data import ArrayLoader, scale, train_val_split
+from .download import default_cache_dir, fetch, sha256_of
 
 __all__ = [
     "FASHION_MNIST_LABELS",
@@ -45,9 +46,15 @@ _FASHION_FILES = {
 }
 
 
-def default_cache_dir():
-    """Where downloads are cached: ``$DLBOOK_CACHE`` or ``~/.cache/dlbook``."""
-    return Path(os.environ.get("DLBOOK_CACHE", Path.home() / ".cache" / "dlbook"))
+# SHA-256 of the official archives as served at FASHION_MNIST_URL (published in
+# TensorFlow Datasets' checksum list); Debian re-compressed its copies, which is
+# why local copies are verified by their payload instead.
+_FASHION_ARCHIVES = {
+    "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+    "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+    "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+    "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+}
 
 
 def _read_idx(path, expected_sha256=None):
@@ -74,22 +81,12 @@ def _read_idx(path, expected_sha256=None):
 
 def _download_fashion_mnist(cache_dir):
     """Download the four official files into ``cache_dir`` (checked, atomic)."""
-    import pooch
-
     folder = Path(cache_dir) / "fashion-mnist"
     for name, sha in _FASHION_FILES.items():
-        target = folder / name
-        if target.exists():
-            continue
-        # pooch writes to a temporary file and moves it into place when complete;
-        # the payload hash is checked right after, and a bad file is removed.
-        path = pooch.retrieve(FASHION_MNIST_URL + name, known_hash=None, fname=name,
-                              path=folder, progressbar=False)
-        try:
-            _read_idx(path, sha)
-        except OSError:
-            Path(path).unlink(missing_ok=True)
-            raise
+        # fetch() verifies the archive's SHA-256 before moving it into place and
+        # re-downloads a cached copy whose hash no longer matches.
+        path = fetch(FASHION_MNIST_URL + name, _FASHION_ARCHIVES[name], folder)
+        _read_idx(path, sha)  # and the payload, as for every other source
     return folder
 
 
@@ -99,18 +96,24 @@ def _find_fashion_mnist(data_dir, download, cache_dir):
     if data_dir is not None:
         candidates.append(("`data_dir`", Path(data_dir)))
     env = os.environ.get("DLBOOK_DATA")
-    if data_dir is None and env:
+    if env:
         candidates.append(("$DLBOOK_DATA", Path(env) / "fashion-mnist"))
     candidates.append(("Debian's dataset-fashion-mnist", Path(DEBIAN_FASHION_MNIST_DIR)))
-    candidates.append(("the download cache", Path(cache_dir) / "fashion-mnist"))
     for label, folder in candidates:
         if all((folder / name).is_file() for name in _FASHION_FILES):
             return folder
         tried.append(f"{label} ({folder})")
+    cached = Path(cache_dir) / "fashion-mnist"
+    damaged = [name for name, sha in _FASHION_ARCHIVES.items()
+               if (cached / name).is_file() and sha256_of(cached / name) != sha]
+    if all((cached / name).is_file() for name in _FASHION_FILES) and not damaged:
+        return cached  # a valid cached download: no network access
+    tried.append(f"the download cache ({cached})"
+                 + (f", where {', '.join(damaged)} failed the SHA-256 check" if damaged else ""))
     if download:
         try:
             return _download_fashion_mnist(cache_dir)
-        except Exception as err:  # network errors come in many types; report and chain
+        except OSError as err:  # DownloadError, or a damaged payload
             tried.append(f"a download from {FASHION_MNIST_URL} ({type(err).__name__}: {err})")
     else:
         tried.append("a download (disabled: download=False)")
