@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -105,16 +106,18 @@ def test_execution_times_are_reported(built_book):
     assert {f"{p}.md" for p in CODE_PAGES} <= recorded, recorded
 
 
-@pytest.mark.slow
-def test_failing_cell_fails_the_build_and_names_chapter_and_cell(tmp_path):
-    """A tiny book with one failing cell: the build must fail and say where and why."""
+def _tiny_book(tmp_path, cells, timeout=None):
+    """A one-chapter book using this repo's configuration and extensions."""
     book = tmp_path / "book-under-test"
     (book / "book").mkdir(parents=True)
-    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    if timeout is not None:
+        config = re.sub(r"timeout: \d+", f"timeout: {timeout}", config)
+    (book / "_config.yml").write_text(config, encoding="utf-8")
     shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")
     shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
     (book / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
-    (book / "book" / "broken.md").write_text(textwrap.dedent("""\
+    header = textwrap.dedent("""\
         ---
         jupytext:
           text_representation:
@@ -126,20 +129,30 @@ def test_failing_cell_fails_the_build_and_names_chapter_and_cell(tmp_path):
           name: python3
         ---
         # 고장 난 장 (Broken Chapter)
-
-        ```{code-cell} ipython3
-        ratio = 1 / 2
-        ```
-
-        ```{code-cell} ipython3
-        ratio = 1 / 0  # the failing cell
-        ```
-        """))
+        """)
+    body = "".join(f"\n```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
+    (book / "book" / "broken.md").write_text(header + body, encoding="utf-8")
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"),
                            "--root", str(book)], capture_output=True, text=True, timeout=600)
-    out = proc.stdout + proc.stderr
+    return proc, proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_failing_cell_fails_the_build_and_names_chapter_and_cell(tmp_path):
+    proc, out = _tiny_book(tmp_path, ["ratio = 1 / 2", "ratio = 1 / 0  # the failing cell"])
     assert proc.returncode != 0, out[-3000:]
     assert "broken.md" in out and "Executing notebook failed" in out, out[-3000:]
     assert "ratio = 1 / 0  # the failing cell" in out, out[-3000:]
     assert "ZeroDivisionError" in out, out[-3000:]
     assert "BUILD FAILED" in out
+
+
+@pytest.mark.slow
+def test_cell_timeout_fails_the_build_and_names_chapter_and_cell(tmp_path):
+    start = time.perf_counter()
+    proc, out = _tiny_book(tmp_path, ["import time", "time.sleep(120)  # the slow cell"], timeout=5)
+    assert time.perf_counter() - start < 100, "the cell time limit did not stop the cell"
+    assert proc.returncode != 0, out[-3000:]
+    assert "broken.md" in out and "Executing notebook failed" in out, out[-3000:]
+    assert "time.sleep(120)  # the slow cell" in out, out[-3000:]
+    assert "CellTimeoutError" in out or "timed out" in out, out[-3000:]
