@@ -5,14 +5,20 @@ models, a trainer with callbacks, plotting with Korean fonts, and utilities.
 
 Importing dlbook changes no global state except one default: when
 ``OMP_NUM_THREADS`` is unset and MXNet has not been imported yet, it is set to
-the number of CPU cores. MXNet otherwise starts only half of them, which makes
-training up to 60 % slower on a 2-core machine.
+the number of CPU cores (MXNet otherwise starts only half of them, which makes
+training up to 60 % slower on a 2-core machine), and ``OMP_WAIT_POLICY`` to
+``PASSIVE`` (idle threads sleep rather than spin, which keeps training fast when
+other processes share the cores).
 """
 import os as _os
 import sys as _sys
 
 if "mxnet" not in _sys.modules:
     _os.environ.setdefault("OMP_NUM_THREADS", str(_os.cpu_count() or 1))
+    # Idle OpenMP threads sleep instead of spinning: with spinning, a second busy
+    # process on the machine (another kernel, a distributed worker) slowed
+    # training by up to 100x here.
+    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import callbacks, data, datasets, models, plot, train, utils  # noqa: E402
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
@@ -40,6 +46,7 @@ from .utils import (  # noqa: E402
     Accumulator,
     Timer,
     count_parameters,
+    derivative,
     seed_everything,
     summary,
     try_all_gpus,
@@ -51,7 +58,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Accumulator", "ArrayLoader", "Callback", "EarlyStopping", "FASHION_MNIST_LABELS",
     "History", "LivePlot", "ProgressBar", "Timer", "Trainer", "callbacks",
-    "count_parameters", "data", "datasets", "lenet", "load_array", "load_fashion_mnist",
+    "count_parameters", "data", "derivative", "datasets", "lenet", "load_array", "load_fashion_mnist",
     "load_mnist1d", "load_sklearn", "load_time_series", "mlp", "models", "one_hot", "plot", "plot_lines",
     "plot_function", "plot_history", "scale", "seed_everything", "setup", "show_images",
     "summary", "synthetic_linear", "train", "train_val_split", "try_all_gpus", "try_gpu",

@@ -12,7 +12,7 @@ import numpy as onp
 
 from ._checks import check_int, describe
 
-__all__ = ["use_korean_font", "plot_lines", "plot_function", "show_images", "plot_history"]
+__all__ = ["KOREAN_FAMILY", "use_korean_font", "plot_lines", "plot_function", "show_images", "plot_history"]
 
 _SYSTEM_FONT_DIRS = ("/usr/share/fonts/truetype/nanum", "/usr/share/fonts/opentype/nanum")
 
@@ -31,17 +31,82 @@ def _font_files():
     return []
 
 
-def use_korean_font():
-    """Make matplotlib draw Hangul: register NanumGothic and put it first.
+#: Family name of the patched NanumGothic that :func:`use_korean_font` registers.
+KOREAN_FAMILY = "DlbookGothic"
 
-    DejaVu Sans stays as the fallback, so glyphs NanumGothic lacks (the minus
-    sign, Greek letters) still render. Also sets SVG text to paths, so figures
-    look the same on machines without the font.
+
+def _with_minus_sign(src, folder):
+    """A copy of the font at ``src`` that also maps U+2212 (minus sign), cached in ``folder``.
+
+    NanumGothic has no minus sign. Matplotlib falls back per glyph for plain
+    text, but not for math text (log-axis ticks, labels with $...$), whose
+    plain parts use the first family only. The copy maps U+2212 to the font's
+    own en dash (or hyphen) and is renamed (the SIL Open Font License asks that
+    modified fonts not carry the original name).
+    """
+    import os
+    import tempfile
+
+    target = Path(folder) / f"{KOREAN_FAMILY}-{src.stem}.ttf"
+    if target.is_file() and target.stat().st_mtime >= src.stat().st_mtime:
+        return target
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(src))
+    cmap = font.getBestCmap()
+    dash = cmap.get(0x2013) or cmap.get(0x2012) or cmap.get(0x002D)
+    for table in font["cmap"].tables:
+        if table.isUnicode() and 0x2212 not in table.cmap:
+            table.cmap[0x2212] = dash
+    style = src.stem.replace("NanumGothic", "") or "Regular"
+    for record in font["name"].names:
+        if record.nameID in (1, 16):
+            record.string = KOREAN_FAMILY
+        elif record.nameID == 4:
+            record.string = f"{KOREAN_FAMILY} {style}"
+        elif record.nameID == 6:
+            record.string = f"{KOREAN_FAMILY}-{style}"
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    os.close(fd)
+    try:
+        font.save(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target
+
+
+def _font_cache_dir():
+    import tempfile
+
+    from .download import default_cache_dir
+
+    folder = default_cache_dir() / "fonts"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return folder
+    except OSError:  # read-only home: use a temporary folder instead
+        return Path(tempfile.gettempdir()) / "dlbook-fonts"
+
+
+def use_korean_font():
+    """Make matplotlib draw Hangul everywhere: in text, tick labels and math text.
+
+    Registers NanumGothic (from the ``koreanize-matplotlib`` package, or
+    Debian's ``fonts-nanum``) as the family :data:`KOREAN_FAMILY`, patched
+    with a minus sign, and puts it first with DejaVu Sans as the per-glyph
+    fallback. Math symbols use DejaVu Sans. SVG text is drawn as paths, so
+    figures look the same on machines without the font.
 
     Returns
     -------
     str
-        The family name now in use, ``'NanumGothic'``.
+        The family name now in use, :data:`KOREAN_FAMILY`.
 
     Raises
     ------
@@ -52,7 +117,7 @@ def use_korean_font():
     --------
     >>> from dlbook.plot import use_korean_font
     >>> use_korean_font()
-    'NanumGothic'
+    'DlbookGothic'
     """
     import matplotlib as mpl
     from matplotlib import font_manager
@@ -63,15 +128,21 @@ def use_korean_font():
             "No Korean font found. Install one: `pip install koreanize-matplotlib` "
             "(ships NanumGothic) or `apt install fonts-nanum`."
         )
+    folder = _font_cache_dir()
     for f in files:
-        font_manager.fontManager.addfont(str(f))
-    name = font_manager.FontProperties(fname=str(files[0])).get_name()
+        font_manager.fontManager.addfont(str(_with_minus_sign(f, folder)))
     # A list of families (not the generic "sans-serif") turns on matplotlib's
-    # per-glyph fallback: the minus sign, missing from NanumGothic, comes from DejaVu Sans.
-    mpl.rcParams["font.family"] = [name, "DejaVu Sans"]
+    # per-glyph fallback for plain text.
+    mpl.rcParams["font.family"] = [KOREAN_FAMILY, "DejaVu Sans"]
     mpl.rcParams["axes.unicode_minus"] = True
+    # Math symbols ($\\alpha$, fractions, ...) come from DejaVu Sans.
+    mpl.rcParams["mathtext.fontset"] = "custom"
+    mpl.rcParams["mathtext.rm"] = "DejaVu Sans"
+    mpl.rcParams["mathtext.sf"] = "DejaVu Sans"
+    mpl.rcParams["mathtext.it"] = "DejaVu Sans:italic"
+    mpl.rcParams["mathtext.bf"] = "DejaVu Sans:bold"
     mpl.rcParams["svg.fonttype"] = "path"
-    return name
+    return KOREAN_FAMILY
 
 
 def _axes(ax, figsize):
@@ -147,7 +218,8 @@ def plot_lines(x, ys, labels=None, xlabel=None, ylabel=None, title=None, xlim=No
     return ax
 
 
-def plot_function(f, x, name=None, derivative=True, ax=None, figsize=(4.5, 3)):
+def plot_function(f, x, name=None, derivative=True, xlabel="x", ylabel=None, ax=None,
+                  figsize=(4.5, 3)):
     """Plot an element-wise function and, computed by autograd, its derivative.
 
     Parameters
@@ -159,6 +231,8 @@ def plot_function(f, x, name=None, derivative=True, ax=None, figsize=(4.5, 3)):
     name : str, optional
         Used in the legend and title (e.g. ``'ReLU'``).
     derivative : bool, default True
+    xlabel, ylabel : str, optional
+        Axis labels (default ``'x'`` and none).
 
     Returns
     -------
@@ -184,7 +258,8 @@ def plot_function(f, x, name=None, derivative=True, ax=None, figsize=(4.5, 3)):
     if derivative:
         ys.append(dy)
         labels.append(f"{label}'(x)")
-    return plot_lines(xs, ys, labels=labels, xlabel="x", title=name, ax=ax, figsize=figsize)
+    return plot_lines(xs, ys, labels=labels, xlabel=xlabel, ylabel=ylabel, title=name, ax=ax,
+                      figsize=figsize)
 
 
 def show_images(images, nrows, ncols, titles=None, scale=1.5):

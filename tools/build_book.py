@@ -58,7 +58,11 @@ def invalidate_stale_cache(build_dir, current):
 
 
 def glyph_warnings(build_dir):
-    """Lines of 'Glyph ... missing' warnings in the executed notebooks' outputs."""
+    """Missing-glyph messages in the executed notebooks' outputs.
+
+    Matplotlib reports them as a warning ('Glyph ... missing from font(s)') for
+    text, and as a log message ("Font 'default' does not have a glyph") for math text.
+    """
     found = []
     for nb_path in sorted((Path(build_dir) / "jupyter_execute").rglob("*.ipynb")):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
@@ -67,7 +71,7 @@ def glyph_warnings(build_dir):
                 text = output.get("text", "")
                 text = "".join(text) if isinstance(text, list) else text
                 for line in text.splitlines():
-                    if "Glyph" in line and "missing" in line:
+                    if ("Glyph" in line and "missing" in line) or "does not have a glyph" in line:
                         found.append(f"{nb_path.name} cell {index}: {line.strip()}")
     return found
 

@@ -1,0 +1,85 @@
+"""Korean figures render every glyph: text, negative numbers, and math text on log axes."""
+import json
+import logging
+import os
+import subprocess
+import sys
+import warnings
+
+import matplotlib.pyplot as plt
+
+from book_helpers import ROOT, build_book
+from dlbook.plot import use_korean_font
+
+
+def _draw(fig):
+    fig.savefig(os.devnull, format="svg")
+    plt.close(fig)
+
+
+def test_hangul_minus_and_math_text_have_glyphs(caplog):
+    use_korean_font()
+    fig, ax = plt.subplots()
+    ax.semilogy([-2, -1, 0], [1e-3, 1e-1, 1e1])  # ticks 10^-3 ... use math text
+    ax.set_title("로그 축 (log axis) $\\alpha - \\beta$")
+    ax.set_xlabel("음수 (negative) −1")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*[Gg]lyph")
+        with caplog.at_level(logging.WARNING, logger="matplotlib"):
+            _draw(fig)
+    missing = [r.getMessage() for r in caplog.records if "glyph" in r.getMessage().lower()]
+    assert not missing, missing
+
+
+def test_without_a_hangul_default_font_the_check_would_fire(caplog):
+    """The log message the build check looks for really appears when math text lacks glyphs."""
+    import matplotlib as mpl
+
+    use_korean_font()
+    mpl.rcParams["font.family"] = ["DejaVu Sans"]  # no Hangul in math text's default font
+    fig, ax = plt.subplots()
+    ax.set_title("학습률 (learning rate) $\\eta$")
+    with caplog.at_level(logging.WARNING, logger="matplotlib"):
+        _draw(fig)
+    mpl.rcdefaults()
+    assert any("does not have a glyph" in r.getMessage() for r in caplog.records)
+
+
+def test_patched_font_has_hangul_and_the_minus_sign():
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    from dlbook.plot import KOREAN_FAMILY
+
+    assert use_korean_font() == KOREAN_FAMILY
+    path = font_manager.findfont(font_manager.FontProperties(family=KOREAN_FAMILY),
+                                 fallback_to_default=False)
+    cmap = TTFont(path).getBestCmap()
+    assert all(code in cmap for code in (0xD55C, 0xAE00, 0x2212, 0x03B1))  # 한, 글, −, α
+
+
+def test_build_check_catches_both_kinds_of_missing_glyph_messages(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "stream", "name": "stderr",
+         "text": "UserWarning: Glyph 54876 (\\N{HANGUL SYLLABLE}) missing from font(s) DejaVu Sans.\n"},
+        {"output_type": "stream", "name": "stderr",
+         "text": ["Font 'default' does not have a glyph for '\\u2212' [U+2212]\n"]},
+        {"output_type": "stream", "name": "stdout", "text": "all fine\n"},
+    ]}]}
+    folder = tmp_path / "jupyter_execute"
+    folder.mkdir()
+    (folder / "chapter.ipynb").write_text(json.dumps(nb))
+    found = build_book.glyph_warnings(tmp_path)
+    assert len(found) == 2 and all(f.startswith("chapter.ipynb cell 0") for f in found)
+
+
+def test_omp_defaults_are_set_before_mxnet_loads():
+    code = "import os, dlbook; print(os.environ['OMP_NUM_THREADS'], os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120, check=True).stdout.split()
+    assert out == [str(os.cpu_count()), "PASSIVE"]
+    env["OMP_NUM_THREADS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT, timeout=120, check=True).stdout.split()
+    assert out[0] == "1"  # a user's own setting wins
