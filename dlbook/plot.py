@@ -141,6 +141,8 @@ def use_korean_font():
     mpl.rcParams["mathtext.sf"] = "DejaVu Sans"
     mpl.rcParams["mathtext.it"] = "DejaVu Sans:italic"
     mpl.rcParams["mathtext.bf"] = "DejaVu Sans:bold"
+    mpl.rcParams["mathtext.cal"] = "DejaVu Sans"  # the default 'cursive' family is absent
+    mpl.rcParams["mathtext.tt"] = "DejaVu Sans Mono"
     mpl.rcParams["svg.fonttype"] = "path"
     return KOREAN_FAMILY
 
