@@ -27,7 +27,22 @@ VERSION = 1
 
 
 class CheckpointError(ValueError):
-    """A file is not a dlbook checkpoint, is damaged, or does not fit the model."""
+    """A file is not a dlbook checkpoint, is damaged, or does not fit the model.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from dlbook import Trainer, mlp
+    >>> from dlbook.checkpoint import CheckpointError, load_checkpoint
+    >>> path = os.path.join(tempfile.mkdtemp(), "broken.npz")
+    >>> with open(path, "wb") as f:
+    ...     _ = f.write(b"not a checkpoint")
+    >>> try:
+    ...     load_checkpoint(path, Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy"))
+    ... except CheckpointError as err:
+    ...     print("not a readable dlbook checkpoint" in str(err))
+    True
+    """
 
 
 def _flatten_state(state, prefix, arrays):
@@ -170,7 +185,19 @@ def load_checkpoint(path, trainer, loader=None):
 
     Examples
     --------
-    See :func:`save_checkpoint`.
+    >>> import os, tempfile
+    >>> from dlbook import Trainer, mlp, load_array, xor_data
+    >>> from dlbook.checkpoint import save_checkpoint, load_checkpoint
+    >>> data = load_array(xor_data(), batch_size=4, seed=0)
+    >>> first = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy", optimizer="adam")
+    >>> _ = first.fit(data, epochs=3, verbose=False)
+    >>> path = os.path.join(tempfile.mkdtemp(), "run.npz")
+    >>> save_checkpoint(path, first)
+    >>> second = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy", optimizer="adam")
+    >>> load_checkpoint(path, second)
+    >>> _ = second.fit(data, epochs=1, verbose=False)  # continues with epoch 4
+    >>> second.history.epoch
+    [1, 2, 3, 4]
     """
     from .data import ArrayLoader
     from .train import History, Trainer

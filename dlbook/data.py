@@ -186,6 +186,15 @@ def train_val_split(X, y, val_fraction=0.2, seed=0, stratify=False):
             val_idx.extend(members[: int(round(len(members) * val_fraction))])
         val_mask = onp.zeros(n, dtype=bool)
         val_mask[val_idx] = True
+        n_val = int(val_mask.sum())
+        if n_val < 1 or n_val >= n:
+            # Rounding per class can differ from rounding the total (e.g. 10 classes
+            # of 5 examples with val_fraction=0.1 give round(0.5) = 0 each).
+            raise ValueError(
+                f"A stratified split with `val_fraction`={val_fraction} leaves {n_val} of {n} "
+                f"examples for validation and {n - n_val} for training; both parts need at "
+                "least one example. Use a larger `val_fraction` or `stratify=False`."
+            )
         train_idx = rng.permutation(onp.flatnonzero(~val_mask))
         val_idx = rng.permutation(onp.flatnonzero(val_mask))
     else:

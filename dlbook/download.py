@@ -18,7 +18,18 @@ __all__ = ["DownloadError", "default_cache_dir", "fetch", "safe_extract", "sha25
 
 
 class DownloadError(OSError):
-    """A file could not be downloaded or verified."""
+    """A file could not be downloaded or verified.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from dlbook.download import DownloadError, fetch
+    >>> try:  # nothing listens on port 9: a clear error, no partial file
+    ...     fetch("http://127.0.0.1:9/data.bin", "0" * 64, tempfile.mkdtemp(), timeout=2)
+    ... except DownloadError as err:
+    ...     print("Could not download" in str(err))
+    True
+    """
 
 
 def default_cache_dir():

@@ -12,8 +12,9 @@ __all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError"]
 
 
+@mx.util.use_np
 class Metric:
-    """Base class: accumulate a sum and a count on the device.
+    """Base class: accumulate a sum and a count on the device (always in NumPy mode).
 
     Subclasses define :meth:`batch_values`, one value per example.
 
@@ -144,9 +145,22 @@ def get_metric(metric):
     return METRICS[check_choice("metrics", metric, set(METRICS))]()
 
 
-def _always_np(cls):
+def _always_np(cls, **methods):
     """A subclass of a Gluon loss that always runs in MXNet's NumPy mode."""
-    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__}))
+    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__, **methods}))
+
+
+def _huber_forward(self, F, pred, label, sample_weight=None):
+    """HuberLoss.hybrid_forward with NumPy-mode operators (MXNet 1.9.1's uses legacy ones)."""
+    from mxnet.gluon.loss import _apply_weighting, _reshape_like
+
+    diff = F.np.abs(_reshape_like(F, label, pred) - pred)
+    loss = F.np.where(diff > self._rho, diff - 0.5 * self._rho,
+                      (0.5 / self._rho) * F.np.square(diff))
+    loss = _apply_weighting(F, loss, self._weight, sample_weight)
+    if F is mx.ndarray:
+        return F.np.mean(loss, axis=tuple(range(1, loss.ndim)))
+    return F.npx.batch_flatten(loss).mean(axis=1)
 
 
 def _loss_table():
@@ -156,7 +170,7 @@ def _loss_table():
         # Gluon's L2Loss is (y_hat - y)**2 / 2; weight 2 gives the usual MSE.
         "mse": lambda: _always_np(gluon.loss.L2Loss)(weight=2.0),
         "mae": lambda: _always_np(gluon.loss.L1Loss)(),
-        "huber": lambda: _always_np(gluon.loss.HuberLoss)(),
+        "huber": lambda: _always_np(gluon.loss.HuberLoss, hybrid_forward=_huber_forward)(),
     }
 
 

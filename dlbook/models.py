@@ -3,6 +3,7 @@
 The blocks are built and always run in MXNet's NumPy mode (``mxnet.np``
 arrays), whether or not ``npx.set_np()`` was called.
 """
+import functools
 import numbers
 
 import mxnet as mx
@@ -32,9 +33,19 @@ class Sequential(gluon.nn.HybridSequential):
     """
 
 
+@functools.lru_cache(maxsize=None)
+def _always_np(cls):
+    """A subclass of a Gluon layer that always runs in MXNet's NumPy mode."""
+    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__,
+                                                     "__module__": cls.__module__}))
+
+
 @mx.util.use_np
 def activation_layer(name):
     """Return a Gluon layer for the activation called ``name``.
+
+    Like the other blocks of this module, the layer runs in MXNet's NumPy mode
+    whether or not ``npx.set_np()`` was called.
 
     Parameters
     ----------
@@ -50,12 +61,12 @@ def activation_layer(name):
     """
     check_choice("activation", name, set(ACTIVATIONS))
     if name == "leaky_relu":
-        return gluon.nn.LeakyReLU(0.01)
+        return _always_np(gluon.nn.LeakyReLU)(0.01)
     if name == "elu":
-        return gluon.nn.ELU()
+        return _always_np(gluon.nn.ELU)()
     if name == "gelu":
-        return gluon.nn.GELU()
-    return gluon.nn.Activation(name)
+        return _always_np(gluon.nn.GELU)()
+    return _always_np(gluon.nn.Activation)(name)
 
 
 def _sizes(name, value):

@@ -1,0 +1,163 @@
+"""Tests of dlbook.models: mlp, lenet, activation_layer and NumPy-mode scoping."""
+import math
+
+import mxnet as mx
+import numpy as onp
+import pytest
+from mxnet import autograd
+
+from dlbook.models import ACTIVATIONS, Sequential, activation_layer, lenet, mlp
+from dlbook.utils import count_parameters
+
+
+def _layer_types(net):
+    return [type(layer).__name__ for layer in net]
+
+
+def _built(net, input_shape):
+    net.initialize()
+    out = net(mx.np.zeros(input_shape))
+    return net, out
+
+
+# ------------------------------------------------------------------- mlp
+@pytest.mark.parametrize("hidden, d, k, expected", [
+    ((8, 4), 5, 3, (5 * 8 + 8) + (8 * 4 + 4) + (4 * 3 + 3)),  # 99
+    ((), 784, 10, 784 * 10 + 10),  # softmax regression: 7,850
+    (256, 784, 10, (784 * 256 + 256) + (256 * 10 + 10)),  # 203,530
+    ([3], 2, 1, (2 * 3 + 3) + (3 * 1 + 1)),  # 13
+])
+def test_mlp_output_shape_and_parameter_count(np_mode, hidden, d, k, expected):
+    net, out = _built(mlp(hidden=hidden, num_outputs=k), (7, d))
+    assert isinstance(out, mx.np.ndarray) and out.shape == (7, k)
+    assert count_parameters(net) == expected
+
+
+def test_mlp_flattens_image_batches():
+    net, out = _built(mlp(hidden=16, num_outputs=10), (3, 1, 28, 28))
+    assert out.shape == (3, 10)
+    assert count_parameters(net) == 784 * 16 + 16 + 16 * 10 + 10
+
+
+def test_mlp_layers_in_order():
+    assert _layer_types(mlp(hidden=(8, 4), activation="tanh")) == [
+        "Dense", "Activation", "Dense", "Activation", "Dense"]
+    assert _layer_types(mlp(hidden=(8, 4), dropout=0.5)) == [
+        "Dense", "Activation", "Dropout", "Dense", "Activation", "Dropout", "Dense"]
+    assert _layer_types(mlp(hidden=8, batch_norm=True, activation="elu")) == [
+        "Dense", "BatchNorm", "ELU", "Dense"]
+    assert _layer_types(mlp(hidden=())) == ["Dense"]
+    assert mlp(hidden=8, activation="sigmoid")[1]._act_type == "sigmoid"
+
+
+def test_mlp_batch_norm_parameters_are_partly_trainable():
+    net, _ = _built(mlp(hidden=8, num_outputs=3, batch_norm=True), (4, 5))
+    # Dense 5*8+8, BatchNorm gamma+beta (trainable) and running mean+var, Dense 8*3+3.
+    assert count_parameters(net) == 48 + 4 * 8 + 27
+    assert count_parameters(net, trainable_only=True) == 48 + 2 * 8 + 27
+
+
+def test_dropout_is_active_only_while_training(np_mode):
+    net, _ = _built(mlp(hidden=64, num_outputs=4, dropout=0.5), (2, 8))
+    x = mx.np.ones((2, 8))
+    inference = [net(x).asnumpy() for _ in range(2)]
+    onp.testing.assert_array_equal(inference[0], inference[1])
+    with autograd.record():
+        training = [net(x).asnumpy() for _ in range(2)]
+    assert not onp.allclose(training[0], training[1])
+    assert not onp.allclose(training[0], inference[0])
+
+
+# ----------------------------------------------------------------- LeNet
+def test_lenet_classic_has_61706_parameters(np_mode):
+    net, out = _built(lenet(), (2, 1, 28, 28))
+    assert out.shape == (2, 10) and isinstance(out, mx.np.ndarray)
+    conv1 = 1 * 6 * 5 * 5 + 6
+    conv2 = 6 * 16 * 5 * 5 + 16
+    dense = (16 * 5 * 5 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
+    assert conv1 + conv2 + dense == 61706
+    assert count_parameters(net) == 61706
+    assert _layer_types(net) == [
+        "Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D",
+        "Dense", "Activation", "Dense", "Activation", "Dense"]
+    assert net[1]._act_type == "sigmoid"
+
+
+def test_lenet_modern_variant():
+    net, out = _built(lenet(num_classes=5, activation="relu", pooling="max", batch_norm=True),
+                      (3, 1, 28, 28))
+    assert out.shape == (3, 5)
+    channels = 6 + 16 + 120 + 84  # one BatchNorm per activation
+    base = 61706 - (84 * 10 + 10) + (84 * 5 + 5)
+    assert count_parameters(net) == base + 4 * channels
+    assert count_parameters(net, trainable_only=True) == base + 2 * channels
+    types = _layer_types(net)
+    assert types.count("MaxPool2D") == 2 and types.count("BatchNorm") == 4
+    assert "AvgPool2D" not in types
+
+
+def test_models_are_numpy_mode_sequentials(np_mode):
+    net = mlp(hidden=4, num_outputs=2)
+    assert isinstance(net, Sequential)
+    net.initialize()
+    net.hybridize()
+    out = net(mx.np.ones((3, 6)))
+    assert isinstance(out, mx.np.ndarray) and out.shape == (3, 2)
+    assert mx.util.is_np_array() == np_mode  # the model did not switch the mode globally
+
+
+# ----------------------------------------------------------- activations
+_X = onp.array([-3.0, -1.0, -0.25, 0.25, 1.0, 3.0], dtype="float32")
+_ERF = onp.vectorize(math.erf)
+REFERENCES = {
+    "relu": lambda x: onp.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + onp.exp(-x)),
+    "tanh": onp.tanh,
+    "leaky_relu": lambda x: onp.where(x > 0, x, 0.01 * x),
+    "elu": lambda x: onp.where(x > 0, x, onp.exp(x) - 1.0),
+    "gelu": lambda x: x * 0.5 * (1.0 + _ERF(x / onp.sqrt(2.0))),
+    "softrelu": lambda x: onp.log1p(onp.exp(x)),
+}
+
+
+def test_every_activation_has_a_reference():
+    assert set(REFERENCES) == set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_layer_matches_its_formula(np_mode, name):
+    layer = activation_layer(name)
+    layer.initialize()
+    out = layer(mx.np.array(_X))
+    assert isinstance(out, mx.np.ndarray)
+    onp.testing.assert_allclose(out.asnumpy(), REFERENCES[name](_X), rtol=1e-4, atol=1e-5)
+
+
+def test_activation_layer_repr():
+    assert repr(activation_layer("tanh")) == "Activation(tanh)"
+    assert repr(activation_layer("leaky_relu")) == "LeakyReLU(0.01)"
+
+
+# ------------------------------------------------------------- bad input
+BAD_INPUTS = [
+    (lambda: mlp(activation="swish"), ValueError, r"Unknown `activation` 'swish'. Expected one of: 'elu'"),
+    (lambda: mlp(hidden=(8, 0)), ValueError, r"`hidden\[1\]` >= 1, got 0"),
+    (lambda: mlp(hidden=-3), ValueError, r"`hidden\[0\]` >= 1, got -3"),
+    (lambda: mlp(hidden="8"), TypeError, r"`hidden` as an int or a sequence of ints, got '8'"),
+    (lambda: mlp(hidden=2.5), TypeError, r"`hidden` as an int or a sequence of ints"),
+    (lambda: mlp(hidden=(8, 2.5)), TypeError, r"`hidden\[1\]` to be an integer"),
+    (lambda: mlp(num_outputs=0), ValueError, r"`num_outputs` >= 1"),
+    (lambda: mlp(dropout=1.0), ValueError, r"`dropout` in \[0.0, 1.0\), got 1.0"),
+    (lambda: mlp(dropout=-0.1), ValueError, r"`dropout` in \[0.0, 1.0\)"),
+    (lambda: mlp(dropout="0.5"), TypeError, r"`dropout` to be a number"),
+    (lambda: lenet(num_classes=1), ValueError, r"`num_classes` >= 2"),
+    (lambda: lenet(pooling="min"), ValueError, r"Unknown `pooling` 'min'. Expected one of: 'avg', 'max'"),
+    (lambda: lenet(activation="step"), ValueError, r"Unknown `activation` 'step'"),
+    (lambda: activation_layer("softmax"), ValueError, r"Unknown `activation` 'softmax'"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", BAD_INPUTS)
+def test_bad_input_raises_a_clear_error(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()

@@ -1,0 +1,176 @@
+"""Tests of dlbook.plot: Korean font, line plots, functions, image grids, learning curves."""
+import warnings
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import mxnet as mx
+import numpy as onp
+import pytest
+
+from dlbook import plot
+from dlbook.plot import plot_function, plot_history, plot_lines, show_images, use_korean_font
+from dlbook.train import History
+
+
+def _glyph_warnings(fig):
+    """Draw ``fig`` and return the messages of every 'Glyph ... missing' warning."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+    return [str(w.message) for w in caught if "Glyph" in str(w.message)]
+
+
+def _korean_figure():
+    fig, ax = plt.subplots()
+    ax.plot([-2.0, -1.0, 0.0, 1.0], [-1.0, 0.5, 0.25, 2.0], label="손실 (loss)")
+    ax.set_xlabel("입력 (input) x")
+    ax.set_ylabel("출력 −1 … 2")
+    ax.set_title("활성화 함수 α")
+    ax.legend()
+    return fig
+
+
+# ------------------------------------------------------------- Korean font
+def test_hangul_is_missing_without_the_korean_font():
+    missing = _glyph_warnings(_korean_figure())
+    assert missing and "missing from font(s) DejaVu Sans" in missing[0]
+
+
+def test_use_korean_font_draws_hangul_minus_and_greek_without_missing_glyphs():
+    name = use_korean_font()
+    assert name == "DlbookGothic"
+    assert mpl.rcParams["font.family"][0] == "DlbookGothic"
+    assert mpl.rcParams["svg.fonttype"] == "path"
+    assert _glyph_warnings(_korean_figure()) == []
+    fig = plot_history({"loss": [-0.5, -1.0], "accuracy": [0.5, 0.75]})  # negative ticks too
+    assert _glyph_warnings(fig) == []
+
+
+def test_korean_font_file_is_nanum_gothic_regular():
+    files = plot._font_files()
+    assert files and files[0].name == "NanumGothic.ttf" and files[0].is_file()
+
+
+def test_use_korean_font_without_a_font_file(monkeypatch):
+    monkeypatch.setattr(plot, "_font_files", lambda: [])
+    family = list(mpl.rcParams["font.family"])
+    with pytest.raises(RuntimeError, match=r"No Korean font found. Install one: `pip install koreanize-matplotlib`"):
+        use_korean_font()
+    assert mpl.rcParams["font.family"] == family  # nothing changed
+
+
+# --------------------------------------------------------------- plot_lines
+def test_plot_lines_draws_each_curve_with_labels():
+    use_korean_font()
+    x = onp.linspace(0.1, 2, 7)
+    ax = plot_lines(x, [x, x ** 2, mx.np.array(onp.sqrt(x))], labels=["직선", "포물선", "제곱근"],
+                    xlabel="입력 x", ylabel="출력 y", title="비교", xlim=(0, 2), ylim=(0.01, 5),
+                    yscale="log", styles=["r-", "b--", "g:"])
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["직선", "포물선", "제곱근"]
+    onp.testing.assert_allclose(lines[1].get_ydata(), x ** 2)
+    onp.testing.assert_allclose(lines[2].get_ydata(), onp.sqrt(x), rtol=1e-6)
+    assert [line.get_linestyle() for line in lines] == ["-", "--", ":"]
+    assert lines[0].get_color() == "r"
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("입력 x", "출력 y", "비교")
+    assert ax.get_xlim() == (0, 2) and ax.get_ylim() == (0.01, 5) and ax.get_yscale() == "log"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["직선", "포물선", "제곱근"]
+    assert _glyph_warnings(ax.figure) == []
+
+
+def test_plot_lines_accepts_a_single_curve_in_several_forms():
+    x = onp.arange(4.0)
+    for ys in (x * 2, [0.0, 2.0, 4.0, 6.0], mx.np.array(x * 2)):
+        ax = plot_lines(x, ys)
+        assert len(ax.get_lines()) == 1 and ax.get_legend() is None
+        onp.testing.assert_allclose(ax.get_lines()[0].get_ydata(), x * 2)
+    rows = plot_lines(x, onp.stack([x, -x, x + 1]))  # a 2-D array: one curve per row
+    assert len(rows.get_lines()) == 3
+
+
+def test_plot_lines_into_given_axes():
+    fig, (left, right) = plt.subplots(1, 2)
+    assert plot_lines([0, 1], [[0, 1]], ax=right) is right
+    assert len(right.get_lines()) == 1 and len(left.get_lines()) == 0
+    assert len(plt.get_fignums()) == 1
+
+
+# ------------------------------------------------------------ plot_function
+def test_plot_function_draws_the_function_and_its_derivative():
+    x = onp.linspace(-2, 2, 9)
+    ax = plot_function(mx.np.tanh, x, name="tanh")
+    f, df = ax.get_lines()
+    onp.testing.assert_allclose(f.get_ydata(), onp.tanh(x), rtol=1e-5)
+    onp.testing.assert_allclose(df.get_ydata(), 1 - onp.tanh(x) ** 2, rtol=1e-5)
+    assert [f.get_label(), df.get_label()] == ["tanh(x)", "tanh'(x)"] and ax.get_title() == "tanh"
+    only = plot_function(lambda z: z ** 3, [1.0, 2.0], derivative=False)
+    assert [line.get_label() for line in only.get_lines()] == ["f(x)"]
+
+
+# -------------------------------------------------------------- show_images
+def test_show_images_grid_titles_and_pixels():
+    use_korean_font()
+    images = onp.arange(3 * 4 * 5, dtype="float32").reshape(3, 1, 4, 5)
+    axes = show_images(images, 2, 2, titles=["가", "나", "다"])
+    assert axes.shape == (4,) and len(plt.gcf().axes) == 4
+    assert [ax.get_title() for ax in axes] == ["가", "나", "다", ""]
+    onp.testing.assert_array_equal(axes[1].get_images()[0].get_array(), images[1, 0])
+    assert axes[0].get_images()[0].get_cmap().name == "gray"
+    assert axes[3].get_images() == [] and not any(ax.axison for ax in axes)
+    assert _glyph_warnings(axes[0].figure) == []
+
+
+def test_show_images_rgb_and_more_images_than_cells():
+    rgb = onp.random.default_rng(0).random((5, 6, 6, 3))
+    axes = show_images(mx.np.array(rgb), 1, 2, scale=2.0)
+    assert len(axes) == 2 and all(len(ax.get_images()) == 1 for ax in axes)
+    onp.testing.assert_allclose(axes[1].get_images()[0].get_array(), rgb[1], rtol=1e-6)
+    assert tuple(axes[0].figure.get_size_inches()) == (4.0, 2.0)
+
+
+# ------------------------------------------------------------- plot_history
+def test_plot_history_puts_losses_left_and_metrics_right():
+    use_korean_font()
+    history = History()
+    for epoch, (loss, val_loss, acc) in enumerate([(1.0, 1.2, 0.5), (0.6, 0.9, 0.7),
+                                                  (0.4, 0.8, 0.8)], start=1):
+        history.append(epoch, {"loss": loss, "accuracy": acc, "val_loss": val_loss, "time": 9.0})
+    fig = plot_history(history)
+    left, right = fig.axes
+    assert [line.get_label() for line in left.get_lines()] == ["loss", "val_loss"]
+    assert [line.get_label() for line in right.get_lines()] == ["accuracy"]
+    assert left.get_lines()[0].get_xdata().tolist() == [1, 2, 3]
+    assert left.get_lines()[1].get_ydata().tolist() == [1.2, 0.9, 0.8]
+    assert [line.get_linestyle() for line in left.get_lines()] == ["-", "--"]
+    assert left.get_xlabel() == "에포크 (epoch)"
+    assert _glyph_warnings(fig) == []
+
+
+def test_plot_history_with_chosen_metrics():
+    use_korean_font()
+    data = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.6, 0.8]}
+    fig = plot_history(data, metrics=["val_loss"])
+    assert len(fig.axes) == 1 and [l.get_label() for l in fig.axes[0].get_lines()] == ["val_loss"]
+    fig = plot_history(data, metrics=["accuracy"])
+    assert fig.axes[0].get_ylabel() == "지표 (metric)"
+
+
+# ----------------------------------------------------------------- bad input
+BAD_INPUTS = [
+    (lambda: plot_lines([0, 1, 2], [[0, 1]]), ValueError, r"`ys\[0\]` with the shape of `x` \(3,\), got \(2,\)"),
+    (lambda: plot_lines([0, 1], [[0, 1], [1, 0]], labels=["a"]), ValueError, r"Expected 2 `labels`, one per curve, got 1"),
+    (lambda: plot_function("tanh", [0.0]), TypeError, r"`f` to be callable, got 'tanh' \(str\)"),
+    (lambda: plot_function(lambda z: z.sum(), [0.0, 1.0]), ValueError, r"`f` to be element-wise"),
+    (lambda: show_images(onp.zeros((28, 28)), 1, 1), ValueError, r"`images` with shape \(n, h, w\), \(n, 1, h, w\) or \(n, h, w, 3\), got \(28, 28\)"),
+    (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, titles=["a"]), ValueError, r"at least 2 `titles`, got 1"),
+    (lambda: show_images(onp.zeros((2, 4, 4)), 0, 2), ValueError, r"`nrows` >= 1"),
+    (lambda: plot_history({}), ValueError, r"a History or a non-empty dict of lists"),
+    (lambda: plot_history([1.0, 0.5]), ValueError, r"a History or a non-empty dict of lists"),
+    (lambda: plot_history({"loss": [1.0]}, metrics=["val_loss"]), KeyError, r"No metric \['val_loss'\] in the history. Available: \['loss'\]"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", BAD_INPUTS)
+def test_bad_input_raises_a_clear_error(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
