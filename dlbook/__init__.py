@@ -20,8 +20,12 @@ if "mxnet" not in _sys.modules:
     # training by up to 100x here.
     _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from . import callbacks, data, datasets, models, plot, train, utils  # noqa: E402
+from . import (  # noqa: E402
+    callbacks, checkpoint, data, datasets, distributed, download, launch, metrics, models, plot,
+    train, utils,
+)
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
+from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from .data import ArrayLoader, load_array, one_hot, scale, train_val_split  # noqa: E402
 from .datasets import (  # noqa: E402
     FASHION_MNIST_LABELS,
@@ -56,7 +60,8 @@ from .utils import (  # noqa: E402
 __version__ = "0.1.0"
 
 __all__ = [
-    "Accumulator", "ArrayLoader", "Callback", "EarlyStopping", "FASHION_MNIST_LABELS",
+    "Accumulator", "ArrayLoader", "Callback", "checkpoint", "distributed", "download", "launch",
+    "load_checkpoint", "metrics", "save_checkpoint", "EarlyStopping", "FASHION_MNIST_LABELS",
     "History", "LivePlot", "ProgressBar", "Timer", "Trainer", "callbacks",
     "count_parameters", "data", "derivative", "datasets", "lenet", "load_array", "load_fashion_mnist",
     "load_mnist1d", "load_sklearn", "load_time_series", "mlp", "models", "one_hot", "plot", "plot_lines",

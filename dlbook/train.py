@@ -5,6 +5,7 @@ metrics, in the spirit of Keras' ``Model.fit``. The network is hybridized,
 metrics are summed on the device, and the host waits for the device once per
 epoch, not once per batch.
 """
+import copy
 import math
 import time
 
@@ -14,6 +15,8 @@ from mxnet import autograd, gluon, init
 from ._checks import check_int, describe
 from .callbacks import Callback, LivePlot, ProgressBar, in_notebook
 from .data import ArrayLoader
+from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
+from .distributed import shard_loader, worker_info
 from .metrics import get_loss, get_metric
 from .utils import _check_block, try_gpu
 
@@ -90,12 +93,26 @@ class Trainer:
         Further optimizer settings, e.g. ``{'momentum': 0.9, 'wd': 1e-4}``.
     metrics : sequence of str, optional
         Names from :data:`dlbook.metrics.METRICS` to report besides the loss.
-    device : mxnet.Context, optional
-        Default: the first GPU if there is one, else the CPU.
+    device : mxnet.Context or list of mxnet.Context, optional
+        Default: the first GPU if there is one, else the CPU. With several
+        devices every batch is split across them (data parallelism) and their
+        gradients are summed by the kvstore; ``self.device`` is the first one.
     initializer : mxnet.init.Initializer, optional
         For uninitialized parameters (default ``init.Xavier()``).
     hybridize : bool, default True
         Compile the network (and loss) into a static graph for speed.
+    kvstore : str, mxnet.kvstore.KVStore or None, default 'device'
+        How gradients are aggregated (see :data:`dlbook.distributed.KVSTORE_TYPES`):
+        ``'device'`` or ``'local'`` across the devices of this process;
+        ``'dist_sync'`` or ``'dist_async'`` across worker processes through
+        MXNet's parameter servers (start the script with ``dlbook launch``).
+        In distributed mode ``fit`` trains each worker on its own shard of an
+        :class:`~dlbook.data.ArrayLoader` (or arrays), with equal-sized batches,
+        and ``rank`` and ``num_workers`` tell the workers apart; the history
+        records each worker's own training loss. Other loaders must already
+        give each worker its own examples in equal-sized batches, and callbacks
+        that stop training must decide alike on every worker (e.g. monitor a
+        validation metric), or the other workers wait forever.
 
     Examples
     --------
@@ -111,8 +128,11 @@ class Trainer:
     """
 
     def __init__(self, net, loss, optimizer="sgd", learning_rate=0.1, optimizer_params=None,
-                 metrics=None, device=None, initializer=None, hybridize=True):
+                 metrics=None, device=None, initializer=None, hybridize=True,
+                 kvstore="device"):
         _check_block(net)
+        devices = _device_list(device)
+        kvstore = check_kvstore(kvstore)
         if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
                 or not learning_rate > 0 or math.isinf(learning_rate):
             raise ValueError(f"Expected `learning_rate` > 0, got {learning_rate!r}.")
@@ -129,16 +149,20 @@ class Trainer:
             raise TypeError(f"Expected `optimizer` as a name or an Optimizer, got {describe(optimizer)}.")
         if isinstance(metrics, str):
             metrics = [metrics]
-        self.metric_names = [get_metric(m).name for m in (metrics or [])]
+        # Templates: a fresh copy of each is used for every epoch and evaluation.
+        self._metrics = [get_metric(m) for m in (metrics or [])]
+        self.metric_names = [m.name for m in self._metrics]
         self.net = net
         self.loss = get_loss(loss)
-        self.device = device or try_gpu()
+        self.devices = devices or [try_gpu()]
+        self.device = self.devices[0]
         params = net.collect_params()
         fresh = [p for p in params.values() if not _is_initialized(p)]
         if fresh:
-            net.initialize(initializer or init.Xavier(), ctx=self.device)
-        elif any(self.device not in p.list_ctx() for p in params.values() if p._data is not None):
-            params.reset_ctx(self.device)
+            net.initialize(initializer or init.Xavier(), ctx=self.devices)
+        elif any(set(map(str, p.list_ctx())) != set(map(str, self.devices))
+                 for p in params.values() if p._data is not None):
+            params.reset_ctx(self.devices)
         if hybridize:
             if isinstance(net, gluon.HybridBlock):
                 net.hybridize(static_alloc=True)
@@ -147,7 +171,14 @@ class Trainer:
         opt_params = dict(optimizer_params or {})
         if isinstance(optimizer, str):
             opt_params.setdefault("learning_rate", float(learning_rate))
-        self.optimizer = gluon.Trainer(params, optimizer, opt_params if isinstance(optimizer, str) else None)
+        if is_distributed(kvstore):
+            kvstore = create_kvstore(kvstore)  # clear errors outside a launched worker
+        self.kvstore = kvstore
+        self.rank, self.num_workers = worker_info(kvstore)
+        # Servers add up the workers' gradients: normalize by the global batch.
+        self._step_scale = self.num_workers if _is_sync(kvstore) else 1
+        self.optimizer = gluon.Trainer(params, optimizer, opt_params if isinstance(optimizer, str) else None,
+                                       kvstore=kvstore)
         self.history = History()
         self.stop_training = False
 
@@ -163,6 +194,8 @@ class Trainer:
                                device=self.device)
         if isinstance(data, (ArrayLoader, gluon.data.DataLoader)) or (
                 hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict))):
+            if hasattr(data, "__len__") and len(data) == 0:
+                raise ValueError(f"`{name}` is empty; it holds no (X, y) batches.")
             return data
         raise TypeError(
             f"Expected `{name}` as a loader of (X, y) batches or a tuple (X, y) of arrays, "
@@ -187,7 +220,7 @@ class Trainer:
             return self.net(X)
         try:
             return self.net(X)
-        except mx.base.MXNetError as err:
+        except (mx.base.MXNetError, ValueError) as err:  # ValueError: failed deferred init
             summary = str(err).strip().splitlines()[0][:300]
             raise ValueError(
                 f"The network could not process a batch of shape {tuple(X.shape)}: {summary}. "
@@ -225,7 +258,8 @@ class Trainer:
         verbose : {'auto', True, False, 'plot'}, default 'auto'
             ``'auto'`` draws live learning curves in a notebook and prints a
             line per epoch elsewhere; ``True`` prints; ``'plot'`` plots;
-            ``False`` shows nothing.
+            ``False`` shows nothing. A :class:`~dlbook.callbacks.ProgressBar` or
+            :class:`~dlbook.callbacks.LivePlot` in ``callbacks`` replaces the default one.
         batch_size : int, optional
             Only with arrays.
 
@@ -241,6 +275,8 @@ class Trainer:
         """
         epochs = check_int("epochs", epochs, minimum=1)
         loader = self._as_loader(data, batch_size, True, "data")
+        if is_distributed(self.kvstore) and isinstance(loader, ArrayLoader):
+            loader = shard_loader(loader, self.rank, self.num_workers)
         val_loader = None
         if validation_data is not None:
             val_loader = self._as_loader(validation_data, batch_size, False, "validation_data")
@@ -248,7 +284,9 @@ class Trainer:
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(f"Expected Callback objects in `callbacks`, got {describe(cb)}.")
-        callbacks += self._default_callbacks(verbose)
+        # A display callback the caller passed replaces the default one of its kind.
+        callbacks += [cb for cb in self._default_callbacks(verbose)
+                      if not any(isinstance(c, type(cb)) for c in callbacks)]
         for cb in callbacks:
             cb.trainer = self
         num_batches = len(loader) if hasattr(loader, "__len__") else None
@@ -267,7 +305,8 @@ class Trainer:
                     "stopped; try a smaller `learning_rate`, scaled inputs or gradient clipping."
                 )
             if val_loader is not None:
-                logs.update({f"val_{k}": v for k, v in self._evaluate(val_loader).items()})
+                val_logs = self._evaluate(val_loader, "validation_data")
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
             logs["time"] = time.perf_counter() - start
             self.history.append(epoch, logs)
             for cb in callbacks:
@@ -289,18 +328,27 @@ class Trainer:
             return [LivePlot()] if in_notebook() else [ProgressBar()]
         raise ValueError(f"Expected `verbose` in ('auto', True, False, 'plot'), got {verbose!r}.")
 
+    def _fresh_metrics(self):
+        fresh = [copy.copy(m) for m in self._metrics]
+        for m in fresh:
+            m.reset()
+        return fresh
+
     def _train_epoch(self, loader, callbacks, check):
-        metrics = [get_metric(m) for m in self.metric_names]
+        metrics = self._fresh_metrics()
         loss_sum, count = None, 0
         for i, (X, y) in enumerate(self._batches(loader, "data"), start=1):
-            with autograd.record():
-                y_hat = self._forward(X, first=check and i == 1)
-                loss = self.loss(y_hat, y)
-            loss.backward()
-            self.optimizer.step(X.shape[0])
-            if check and i == 1:
-                self._check_labels(loader, y_hat)
-            total = loss.sum()
+            if len(self.devices) == 1:
+                with autograd.record():
+                    y_hat = self._forward(X, first=check and i == 1)
+                    loss = self.loss(y_hat, y)
+                if check and i == 1:  # before the first update changes any parameter
+                    self._check_labels(loader, y_hat)
+                loss.backward()
+                total = loss.sum()
+            else:
+                y_hat, total = self._split_forward_backward(X, y, loader, first=check and i == 1)
+            self.optimizer.step(X.shape[0] * self._step_scale)
             loss_sum = total if loss_sum is None else loss_sum + total
             count += X.shape[0]
             for m in metrics:
@@ -311,11 +359,34 @@ class Trainer:
         logs.update({m.name: m.result() for m in metrics})
         return logs
 
+    def _split_forward_backward(self, X, y, loader, first):
+        """Data parallelism in one process: a slice of the batch on each device."""
+        if X.shape[0] < len(self.devices):
+            raise ValueError(
+                f"A batch of {X.shape[0]} examples cannot be split across {len(self.devices)} "
+                "devices. Use a batch size (and number of examples) that leaves at least one "
+                "example per device in every batch, e.g. a loader with drop_last=True."
+            )
+        Xs = gluon.utils.split_and_load(X, self.devices, even_split=False)
+        ys = gluon.utils.split_and_load(y, self.devices, even_split=False)
+        with autograd.record():
+            y_hats = [self._forward(Xk, first=first and k == 0) for k, Xk in enumerate(Xs)]
+            losses = [self.loss(y_hat, yk) for y_hat, yk in zip(y_hats, ys)]
+        if first:
+            self._check_labels(loader, y_hats[0])
+        for loss in losses:
+            loss.backward()
+        y_hat = mx.np.concatenate([yh.as_in_ctx(self.device) for yh in y_hats], axis=0)
+        total = losses[0].sum()
+        for loss in losses[1:]:
+            total = total + loss.sum().as_in_ctx(self.device)
+        return y_hat, total
+
     # ------------------------------------------------------------- inference
-    def _evaluate(self, loader):
-        metrics = [get_metric(m) for m in self.metric_names]
+    def _evaluate(self, loader, name="data"):
+        metrics = self._fresh_metrics()
         loss_sum, count = None, 0
-        for i, (X, y) in enumerate(self._batches(loader, "data"), start=1):
+        for i, (X, y) in enumerate(self._batches(loader, name), start=1):
             y_hat = self._forward(X, first=i == 1)
             total = self.loss(y_hat, y).sum()
             loss_sum = total if loss_sum is None else loss_sum + total

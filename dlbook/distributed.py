@@ -1,0 +1,381 @@
+"""Data-parallel training: devices, kvstores, worker ranks and data sharding.
+
+MXNet adds up the gradients of several copies of a network in a *key-value
+store* (kvstore). On one machine (``'local'``, ``'device'``) it sums the
+gradients of several devices; with ``'dist_sync'`` or ``'dist_async'`` the
+workers send them to MXNet's parameter servers. Those are separate processes
+started by :mod:`dlbook.launch` (``dlbook launch -n 2 -s 1 python train.py``),
+which tells every process its role through ``DMLC_*`` environment variables.
+
+:class:`dlbook.Trainer` uses these helpers: ``Trainer(..., kvstore='dist_sync')``
+creates the distributed kvstore, and ``fit`` gives each worker its own shard of
+the training data.
+"""
+import os
+import socket
+import time
+
+import mxnet as mx
+import numpy as onp
+
+from ._checks import check_int, describe
+
+__all__ = [
+    "KVSTORE_TYPES",
+    "DMLC_VARIABLES",
+    "check_kvstore",
+    "is_distributed",
+    "create_kvstore",
+    "worker_info",
+    "shard_indices",
+    "shard_loader",
+]
+
+#: The kvstore types dlbook accepts (MXNet's names).
+KVSTORE_TYPES = ("local", "device", "dist_sync", "dist_async", "dist_sync_device")
+
+#: The environment variables a distributed worker needs (set by :mod:`dlbook.launch`).
+DMLC_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT",
+                  "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
+
+# ps-lite allows one distributed kvstore per process; keep the one created.
+_DIST_KVSTORE = None
+
+
+def check_kvstore(kvstore):
+    """Check a ``kvstore`` argument and return it unchanged.
+
+    Parameters
+    ----------
+    kvstore : str, mxnet.kvstore.KVStore or None
+        A name from :data:`KVSTORE_TYPES`, a kvstore object, or ``None``
+        (no kvstore: gradients of several devices are then not summed).
+
+    Returns
+    -------
+    str, mxnet.kvstore.KVStore or None
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown.
+    TypeError
+        If ``kvstore`` is neither a name, a kvstore nor ``None``.
+
+    Examples
+    --------
+    >>> from dlbook.distributed import check_kvstore
+    >>> check_kvstore("dist_sync")
+    'dist_sync'
+    >>> check_kvstore("dist")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown `kvstore` 'dist'. Expected one of: 'local', 'device', 'dist_sync', 'dist_async', 'dist_sync_device', a KVStore object or None.
+    """
+    if kvstore is None or isinstance(kvstore, mx.kvstore.KVStoreBase):
+        return kvstore
+    if isinstance(kvstore, str):
+        if kvstore not in KVSTORE_TYPES:
+            listed = ", ".join(repr(k) for k in KVSTORE_TYPES)
+            raise ValueError(
+                f"Unknown `kvstore` {kvstore!r}. Expected one of: {listed}, "
+                "a KVStore object or None."
+            )
+        return kvstore
+    raise TypeError(
+        f"Expected `kvstore` as a name such as 'device' or 'dist_sync', a KVStore object "
+        f"or None, got {describe(kvstore)}."
+    )
+
+
+def _kv_type(kvstore):
+    return kvstore if isinstance(kvstore, str) else getattr(kvstore, "type", "") or ""
+
+
+def is_distributed(kvstore):
+    """Whether ``kvstore`` talks to parameter servers (its type contains ``dist``).
+
+    Parameters
+    ----------
+    kvstore : str, mxnet.kvstore.KVStore or None
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from dlbook.distributed import is_distributed
+    >>> is_distributed("dist_async"), is_distributed("device"), is_distributed(None)
+    (True, False, False)
+    """
+    return "dist" in _kv_type(check_kvstore(kvstore))
+
+
+def _is_sync(kvstore):
+    """Synchronous distributed training: the servers add up every worker's gradient."""
+    return is_distributed(kvstore) and "async" not in _kv_type(kvstore)
+
+
+def _missing_dmlc_variables(environ=None):
+    environ = os.environ if environ is None else environ
+    return [name for name in DMLC_VARIABLES if not environ.get(name)]
+
+
+def _wait_for_scheduler(host, port, timeout):
+    """Return once something accepts TCP connections at ``host:port``; raise after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=1.0):
+                return
+        except OSError as err:
+            last_error = err
+        if time.monotonic() >= deadline:
+            raise RuntimeError(
+                f"No MXNet scheduler answers at {host}:{port} (DMLC_PS_ROOT_URI:"
+                f"DMLC_PS_ROOT_PORT) after {timeout:g} s: {last_error}. Start the workers "
+                "with `dlbook launch`, which starts the scheduler and the servers first."
+            )
+        time.sleep(0.2)
+
+
+def create_kvstore(kvstore="device", connect_timeout=60.0):
+    """Create an MXNet kvstore, with clear errors for a distributed one.
+
+    A distributed kvstore (``'dist_sync'``, ``'dist_async'``) can only be
+    created in a worker process started by :mod:`dlbook.launch`: it needs the
+    ``DMLC_*`` variables and a running scheduler. This function checks both
+    before handing over to MXNet, which would otherwise abort or wait forever.
+    A process holds at most one distributed kvstore; asking again returns it.
+
+    Parameters
+    ----------
+    kvstore : str or mxnet.kvstore.KVStore, default 'device'
+        A name from :data:`KVSTORE_TYPES`; a kvstore object is returned as is.
+    connect_timeout : float, default 60.0
+        Seconds to wait for the scheduler to accept connections.
+
+    Returns
+    -------
+    mxnet.kvstore.KVStore
+
+    Raises
+    ------
+    RuntimeError
+        If a distributed kvstore is asked for outside a launched worker, if
+        MXNet was built without one, if the scheduler does not answer, or if
+        this process already holds a distributed kvstore of another type.
+
+    See Also
+    --------
+    dlbook.launch.launch : start the scheduler, servers and workers.
+
+    Examples
+    --------
+    >>> from dlbook.distributed import create_kvstore
+    >>> kv = create_kvstore("local")
+    >>> kv.type, kv.rank, kv.num_workers
+    ('local', 0, 1)
+    """
+    global _DIST_KVSTORE
+    kvstore = check_kvstore(kvstore)
+    if kvstore is None:
+        raise ValueError("Expected `kvstore` as a name or a KVStore object, got None.")
+    if not isinstance(kvstore, str):
+        return kvstore
+    if not is_distributed(kvstore):
+        return mx.kv.create(kvstore)
+    if _DIST_KVSTORE is not None:
+        if _DIST_KVSTORE.type != kvstore:
+            raise RuntimeError(
+                f"This process already holds a {_DIST_KVSTORE.type!r} kvstore; MXNet allows "
+                f"one distributed kvstore per process, so `kvstore`={kvstore!r} cannot be "
+                f"created. Use {_DIST_KVSTORE.type!r} again."
+            )
+        return _DIST_KVSTORE
+    if not mx.runtime.Features().is_enabled("DIST_KVSTORE"):
+        raise RuntimeError(
+            f"`kvstore`={kvstore!r} needs MXNet's distributed kvstore, but this MXNet "
+            "build has none (feature DIST_KVSTORE is off). Install an MXNet build with "
+            "it, e.g. the `mxnet` wheel from PyPI."
+        )
+    missing = _missing_dmlc_variables()
+    if missing:
+        raise RuntimeError(
+            f"`kvstore`={kvstore!r} needs a scheduler and parameter servers, but "
+            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. Start the "
+            "script with the launcher, e.g. `dlbook launch -n 2 -s 1 python train.py`, "
+            "or use kvstore='device' for one process."
+        )
+    role = os.environ["DMLC_ROLE"]
+    if role != "worker":
+        raise RuntimeError(
+            f"Expected DMLC_ROLE='worker' in a process that creates `kvstore`={kvstore!r}, "
+            f"got {role!r}."
+        )
+    port = os.environ["DMLC_PS_ROOT_PORT"]
+    if not port.isdigit():
+        raise RuntimeError(f"Expected DMLC_PS_ROOT_PORT to be a port number, got {port!r}.")
+    _wait_for_scheduler(os.environ["DMLC_PS_ROOT_URI"], int(port), connect_timeout)
+    _DIST_KVSTORE = mx.kv.create(kvstore)
+    return _DIST_KVSTORE
+
+
+def worker_info(kvstore=None):
+    """This worker's rank and the number of workers, as ``(rank, num_workers)``.
+
+    Parameters
+    ----------
+    kvstore : str, mxnet.kvstore.KVStore or None
+        A kvstore object answers directly; a distributed name creates (or
+        reuses) this process's kvstore with :func:`create_kvstore`, because
+        the scheduler hands out ranks only then. Anything else means one
+        process: ``(0, 1)``.
+
+    Returns
+    -------
+    tuple of int
+
+    Examples
+    --------
+    >>> from dlbook.distributed import worker_info
+    >>> worker_info("device")
+    (0, 1)
+    """
+    kvstore = check_kvstore(kvstore)
+    if isinstance(kvstore, str) and is_distributed(kvstore):
+        kvstore = create_kvstore(kvstore)
+    if isinstance(kvstore, mx.kvstore.KVStoreBase):
+        return int(kvstore.rank), int(kvstore.num_workers)
+    return 0, 1
+
+
+def _check_rank(rank, num_workers):
+    num_workers = check_int("num_workers", num_workers, minimum=1)
+    rank = check_int("rank", rank, minimum=0)
+    if rank >= num_workers:
+        raise ValueError(
+            f"Expected `rank` in [0, {num_workers - 1}] for num_workers={num_workers}, got {rank}."
+        )
+    return rank, num_workers
+
+
+def shard_indices(num_examples, rank, num_workers):
+    """The example indices that worker ``rank`` of ``num_workers`` trains on.
+
+    Worker ``k`` takes every ``num_workers``-th example starting at ``k``, so
+    the shards are disjoint and do not depend on how the data are ordered.
+    Every shard gets the same number of examples, ``num_examples // num_workers``;
+    the at most ``num_workers - 1`` examples left over are dropped. (In
+    synchronous training a worker with one batch more would wait forever for the
+    others.)
+
+    Parameters
+    ----------
+    num_examples : int
+    rank : int
+        From 0 to ``num_workers - 1``.
+    num_workers : int
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Raises
+    ------
+    ValueError
+        If ``rank`` is out of range or there are fewer examples than workers.
+
+    Examples
+    --------
+    >>> from dlbook.distributed import shard_indices
+    >>> shard_indices(7, 0, 2), shard_indices(7, 1, 2)
+    (array([0, 2, 4]), array([1, 3, 5]))
+    """
+    num_examples = check_int("num_examples", num_examples, minimum=0)
+    rank, num_workers = _check_rank(rank, num_workers)
+    per_worker = num_examples // num_workers
+    if per_worker == 0:
+        raise ValueError(
+            f"Expected at least `num_workers`={num_workers} examples to share, got "
+            f"{num_examples}. Use more data or fewer workers."
+        )
+    return onp.arange(rank, per_worker * num_workers, num_workers, dtype="int64")
+
+
+def shard_loader(loader, rank, num_workers, drop_last=True):
+    """A new :class:`~dlbook.data.ArrayLoader` over worker ``rank``'s shard of ``loader``.
+
+    The shard keeps the loader's batch size, shuffling and device; its
+    shuffling seed is offset by the rank. With ``drop_last=True`` (the
+    default) every batch has the same size: MXNet's distributed trainer fixes
+    the gradient scale at the first batch, and equal shards then give every
+    worker the same number of batches.
+
+    Parameters
+    ----------
+    loader : dlbook.data.ArrayLoader
+    rank, num_workers : int
+    drop_last : bool, default True
+
+    Returns
+    -------
+    dlbook.data.ArrayLoader
+
+    Raises
+    ------
+    TypeError
+        If ``loader`` is not an ArrayLoader.
+    ValueError
+        If a shard holds fewer examples than one batch.
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.data import ArrayLoader
+    >>> from dlbook.distributed import shard_loader
+    >>> loader = ArrayLoader(onp.arange(10).reshape(10, 1), onp.arange(10), batch_size=2)
+    >>> part = shard_loader(loader, rank=1, num_workers=2)
+    >>> part.num_examples, len(part), part.y.tolist()
+    (5, 2, [1, 3, 5, 7, 9])
+    """
+    from .data import ArrayLoader
+
+    if not isinstance(loader, ArrayLoader):
+        raise TypeError(
+            f"Expected `loader` to be a dlbook ArrayLoader, got {describe(loader)}. Shard "
+            "other loaders yourself so that every worker gets different examples and the "
+            "same number of equal-sized batches."
+        )
+    rank, num_workers = _check_rank(rank, num_workers)
+    idx = shard_indices(loader.num_examples, rank, num_workers)
+    if len(idx) < loader.batch_size:
+        raise ValueError(
+            f"Each of {num_workers} workers gets {len(idx)} of {loader.num_examples} "
+            f"examples, fewer than `batch_size`={loader.batch_size}. Use a batch size of "
+            f"at most {len(idx)} per worker."
+        )
+    X = loader.X.asnumpy()[idx]
+    y = None if loader.y is None else loader.y.asnumpy()[idx]
+    return ArrayLoader(X, y, batch_size=loader.batch_size, shuffle=loader.shuffle,
+                       seed=(loader.seed + rank) % (2**31 - 1), drop_last=drop_last,
+                       device=loader.device)
+
+
+def _device_list(device):
+    """``device`` as a non-empty list of contexts (``None`` stays ``None``)."""
+    if device is None:
+        return None
+    if isinstance(device, mx.Context):
+        return [device]
+    if isinstance(device, (list, tuple)) and device and all(isinstance(d, mx.Context)
+                                                            for d in device):
+        if len(set(map(str, device))) != len(device):
+            raise ValueError(f"Expected different devices in `device`, got {list(device)}.")
+        return list(device)
+    raise TypeError(
+        "Expected `device` as an mxnet Context or a non-empty list of them, e.g. "
+        f"mx.cpu() or [mx.gpu(0), mx.gpu(1)], got {describe(device)}."
+    )

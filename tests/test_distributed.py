@@ -1,0 +1,310 @@
+"""Fast tests of dlbook.distributed and of the launcher's pure parts (no process started).
+
+Real runs of the parameter server live in ``test_launch.py``.
+"""
+import shlex
+import socket
+import sys
+
+import mxnet as mx
+import numpy as onp
+import pytest
+
+from dlbook import distributed, launch
+from dlbook.data import ArrayLoader, load_array
+from dlbook.distributed import (
+    check_kvstore,
+    create_kvstore,
+    is_distributed,
+    shard_indices,
+    shard_loader,
+    worker_info,
+)
+from dlbook.models import mlp
+from dlbook.train import Trainer
+from dlbook.utils import seed_everything
+
+
+@pytest.fixture
+def no_dmlc(monkeypatch):
+    """A process that was not started by the launcher."""
+    for name in [*distributed.DMLC_VARIABLES, "DMLC_NODE_HOST"]:
+        monkeypatch.delenv(name, raising=False)
+
+
+# ------------------------------------------------------------------ sharding
+@pytest.mark.parametrize("n, k", [(10, 2), (11, 2), (7, 3), (1797, 4), (3, 3)])
+def test_shards_are_disjoint_equal_and_drop_less_than_one_per_worker(n, k):
+    shards = [shard_indices(n, r, k) for r in range(k)]
+    assert {len(s) for s in shards} == {n // k}
+    joined = onp.concatenate(shards)
+    assert len(set(joined.tolist())) == len(joined)  # disjoint
+    assert n - len(joined) < k  # at most k - 1 examples dropped
+    assert joined.min() >= 0 and joined.max() < n
+
+
+def test_shards_are_strided_so_sorted_data_are_mixed():
+    labels = onp.repeat([0, 1], 50)  # sorted by class
+    for rank in range(2):
+        part = labels[shard_indices(100, rank, 2)]
+        assert part.mean() == 0.5
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(num_examples=10, rank=2, num_workers=2), ValueError, r"`rank` in \[0, 1\].*got 2"),
+    (dict(num_examples=10, rank=-1, num_workers=2), ValueError, r"`rank` >= 0, got -1"),
+    (dict(num_examples=10, rank=0, num_workers=0), ValueError, r"`num_workers` >= 1, got 0"),
+    (dict(num_examples=1, rank=0, num_workers=2), ValueError, r"at least `num_workers`=2 examples to share, got 1"),
+    (dict(num_examples=10, rank=0.5, num_workers=2), TypeError, r"`rank` to be an integer"),
+])
+def test_shard_indices_errors_name_the_argument(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        shard_indices(**kwargs)
+
+
+def test_shard_loader_keeps_dtypes_device_and_equal_batches(blobs):
+    X, y = blobs  # 30 examples
+    loader = ArrayLoader(X, y, batch_size=4, shuffle=True, seed=3)
+    parts = [shard_loader(loader, r, 4) for r in range(4)]
+    assert [p.num_examples for p in parts] == [7] * 4
+    assert [len(p) for p in parts] == [1] * 4  # drop_last: 7 // 4
+    for rank, part in enumerate(parts):
+        assert part.y.dtype == onp.int32 and part.X.dtype == onp.float32
+        assert part.shuffle and part.seed == 3 + rank and part.device == loader.device
+        onp.testing.assert_array_equal(part.y.asnumpy(), y[shard_indices(30, rank, 4)])
+        assert all(xb.shape[0] == 4 for xb, _ in part)
+
+
+def test_shard_loader_errors(blobs):
+    X, y = blobs
+    with pytest.raises(ValueError, match=r"gets 15 of 30 examples, fewer than `batch_size`=20"):
+        shard_loader(ArrayLoader(X, y, batch_size=20), 0, 2)
+    with pytest.raises(TypeError, match=r"Expected `loader` to be a dlbook ArrayLoader, got .*list"):
+        shard_loader([(X, y)], 0, 2)
+
+
+# ------------------------------------------------------------------ kvstores
+def test_check_kvstore_accepts_names_objects_and_none():
+    kv = mx.kv.create("local")
+    assert check_kvstore(kv) is kv and check_kvstore(None) is None
+    for name in distributed.KVSTORE_TYPES:
+        assert check_kvstore(name) == name
+    assert [is_distributed(k) for k in ("local", "device", "dist_sync", "dist_async", kv, None)] \
+        == [False, False, True, True, False, False]
+
+
+@pytest.mark.parametrize("value, error, match", [
+    ("nccl2", ValueError, r"Unknown `kvstore` 'nccl2'\. Expected one of: 'local', 'device', 'dist_sync'"),
+    (3, TypeError, r"Expected `kvstore` as a name .* got 3 \(int\)"),
+])
+def test_check_kvstore_errors(value, error, match):
+    with pytest.raises(error, match=match):
+        check_kvstore(value)
+
+
+def test_local_kvstore_and_worker_info_outside_a_job(no_dmlc):
+    kv = create_kvstore("device")
+    assert (kv.type, kv.rank, kv.num_workers) == ("device", 0, 1)
+    assert worker_info(None) == (0, 1) and worker_info(kv) == (0, 1)
+
+
+def test_distributed_kvstore_outside_the_launcher_is_a_clear_error(no_dmlc):
+    with pytest.raises(RuntimeError, match=r"DMLC_ROLE, DMLC_PS_ROOT_URI, .* are not set\. "
+                                           r"Start the script with the launcher, e\.g\. `dlbook launch"):
+        create_kvstore("dist_sync")
+    with pytest.raises(RuntimeError, match=r"are not set"):
+        Trainer(mlp(hidden=4, num_outputs=2), "cross_entropy", kvstore="dist_async")
+    assert distributed._DIST_KVSTORE is None  # nothing was created
+
+
+def test_distributed_kvstore_checks_role_and_scheduler(no_dmlc, monkeypatch):
+    port = launch.find_free_port()
+    for key, value in launch.dmlc_env("server", 2, 1, root_port=port).items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(RuntimeError, match=r"Expected DMLC_ROLE='worker'.*got 'server'"):
+        create_kvstore("dist_sync")
+    monkeypatch.setenv("DMLC_ROLE", "worker")
+    with pytest.raises(RuntimeError, match=rf"No MXNet scheduler answers at 127\.0\.0\.1:{port}"):
+        create_kvstore("dist_sync", connect_timeout=0.3)
+    assert distributed._DIST_KVSTORE is None
+
+
+# ------------------------------------------------------------ Trainer devices
+def test_trainer_defaults_stay_single_process():
+    trainer = Trainer(mlp(hidden=4, num_outputs=2), "cross_entropy")
+    assert trainer.kvstore == "device" and trainer.devices == [trainer.device]
+    assert (trainer.rank, trainer.num_workers, trainer._step_scale) == (0, 1, 1)
+
+
+def test_split_across_two_cpu_contexts_matches_one_device(blobs):
+    X, y = blobs
+    results = []
+    for device in (mx.cpu(), [mx.cpu(0), mx.cpu(1)]):
+        seed_everything(0)  # the same initial weights
+        net = mlp(hidden=8, num_outputs=3)
+        trainer = Trainer(net, "cross_entropy", learning_rate=0.5, metrics=["accuracy"],
+                          device=device)
+        history = trainer.fit(load_array((X, y), batch_size=10, seed=0), epochs=3, verbose=False)
+        params = list(net.collect_params().values())
+        assert all(len(p.list_ctx()) == len(trainer.devices) for p in params)
+        results.append((history["loss"], history["accuracy"], [p.data().asnumpy() for p in params]))
+    (loss1, acc1, w1), (loss2, acc2, w2) = results
+    assert loss1[-1] < 0.5 * loss1[0]  # it learns
+    onp.testing.assert_allclose(loss1, loss2, rtol=1e-5)
+    assert acc1 == acc2
+    for a, b in zip(w1, w2):
+        onp.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_trainer_device_and_kvstore_errors(blobs):
+    X, y = blobs
+    with pytest.raises(TypeError, match=r"Expected `device` as an mxnet Context or a non-empty list"):
+        Trainer(mlp(hidden=4, num_outputs=3), "cross_entropy", device="cpu")
+    with pytest.raises(ValueError, match=r"Expected different devices in `device`"):
+        Trainer(mlp(hidden=4, num_outputs=3), "cross_entropy", device=[mx.cpu(0), mx.cpu(0)])
+    with pytest.raises(ValueError, match=r"Unknown `kvstore` 'dist'"):
+        Trainer(mlp(hidden=4, num_outputs=3), "cross_entropy", kvstore="dist")
+    trainer = Trainer(mlp(hidden=4, num_outputs=3), "cross_entropy",
+                      device=[mx.cpu(0), mx.cpu(1), mx.cpu(2)])
+    with pytest.raises(ValueError, match=r"A batch of 2 examples cannot be split across 3 devices"):
+        trainer.fit(load_array((X[:2], y[:2]), batch_size=2), verbose=False)
+
+
+# ---------------------------------------------------------- launcher pieces
+def test_dmlc_env_for_every_role():
+    for role in ("scheduler", "server", "worker"):
+        env = launch.dmlc_env(role, num_workers=3, num_servers=2, root_port=1234, verbose=1)
+        assert env == {"DMLC_ROLE": role, "DMLC_PS_ROOT_URI": "127.0.0.1",
+                       "DMLC_PS_ROOT_PORT": "1234", "DMLC_NUM_SERVER": "2",
+                       "DMLC_NUM_WORKER": "3", "PS_VERBOSE": "1"}
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(role="master"), ValueError, r"Unknown `role` 'master'\. Expected one of: 'scheduler'"),
+    (dict(num_workers=0), ValueError, r"`num_workers` >= 1, got 0"),
+    (dict(root_port=70000), ValueError, r"`root_port` <= 65535, got 70000"),
+    (dict(root_uri=""), ValueError, r"Expected `root_uri` as a host name"),
+])
+def test_dmlc_env_errors(kwargs, error, match):
+    args = dict(role="worker", num_workers=2, num_servers=1) | kwargs
+    with pytest.raises(error, match=match):
+        launch.dmlc_env(**args)
+
+
+def test_port_checks():
+    port = launch.find_free_port()
+    assert launch.check_port(port) == port
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with pytest.raises(launch.PortInUseError, match=rf"Port {taken} on 127\.0\.0\.1 is already "
+                                                        r"in use.*choose another port with `--port`"):
+            launch.check_port(taken)
+        with pytest.raises(launch.PortInUseError, match=rf"Port {taken}"):
+            launch.launch([sys.executable, "-c", "pass"], port=taken)
+    with pytest.raises(ValueError, match=r"`port` >= 1, got 0"):
+        launch.check_port(0)
+
+
+def test_read_hosts(tmp_path):
+    path = tmp_path / "hosts"
+    path.write_text("# our cluster\nnode1\n\n  alice@10.0.0.2   # the GPU box\n")
+    assert launch.read_hosts(path) == ["node1", "alice@10.0.0.2"]
+    path.write_text("# nothing\n\n")
+    with pytest.raises(ValueError, match=r"lists no host"):
+        launch.read_hosts(path)
+    path.write_text("node1\n-oProxyCommand=evil\n")
+    with pytest.raises(ValueError, match=r"line 2 of .*got '-oProxyCommand=evil'"):
+        launch.read_hosts(path)
+    with pytest.raises(FileNotFoundError, match=r"Hosts file `.*missing` does not exist"):
+        launch.read_hosts(tmp_path / "missing")
+
+
+def test_ssh_command_exports_the_environment_and_quotes():
+    argv = launch.ssh_command("bob@node2", ["python", "my train.py", "--tag", "$HOME"],
+                              {"DMLC_ROLE": "server", "X": "it's"}, cwd="/data/my run",
+                              ssh_options=["-p", "2222"])
+    assert argv[:7] == ["ssh", "-tt", "-o", "BatchMode=yes", "-p", "2222", "bob@node2"]
+    assert len(argv) == 8
+    remote = shlex.split(argv[7])  # what the remote shell will see
+    assert remote == ["cd", "/data/my run", "&&", "exec", "env", "DMLC_ROLE=server", "X=it's",
+                      "python", "my train.py", "--tag", "$HOME"]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: launch.ssh_command("-oX", ["python"], {}), ValueError, r"may not .* start with '-'"),
+    (lambda: launch.ssh_command("a b", ["python"], {}), ValueError, r"got 'a b'"),
+    (lambda: launch.ssh_command("n", "python x.py", {}), ValueError, r"`command` as a non-empty list"),
+    (lambda: launch.ssh_command("n", ["python"], {"BAD-NAME": "1"}), ValueError, r"got 'BAD-NAME'"),
+    (lambda: launch.ssh_command("n", ["python"], {}, ssh_options="-v"), TypeError, r"`ssh_options`"),
+])
+def test_ssh_command_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_plan_over_ssh_puts_the_scheduler_first_and_spreads_the_rest():
+    procs = launch._plan(["python", "train.py"], num_workers=3, num_servers=2,
+                         hosts=["alice@n1", "n2"], port=9000, env={"EXTRA": "1"},
+                         python="/opt/py/bin/python", verbose=0, ssh_options=(), launch_id="id")
+    assert [(p.label, p.host) for p in procs] == [
+        ("scheduler", "alice@n1"), ("server 0", "alice@n1"), ("server 1", "n2"),
+        ("worker 0", "alice@n1"), ("worker 1", "n2"), ("worker 2", "alice@n1")]
+    for proc in procs:
+        assert proc.argv[0] == "ssh" and proc.argv[-2] == proc.host and proc.env is None
+        remote = shlex.split(proc.argv[-1])
+        assert f"DMLC_ROLE={proc.role}" in remote
+        assert {"DMLC_PS_ROOT_URI=n1", "DMLC_PS_ROOT_PORT=9000", "DMLC_NUM_WORKER=3",
+                "DMLC_NUM_SERVER=2", "EXTRA=1"} <= set(remote)
+        tail = ["python", "train.py"] if proc.role == "worker" else \
+            ["/opt/py/bin/python", "-c", "import mxnet"]
+        assert remote[-len(tail):] == tail
+
+
+def test_plan_on_this_machine_uses_the_loopback_and_shares_the_cores(monkeypatch):
+    monkeypatch.setattr(launch.os, "cpu_count", lambda: 8)
+    procs = launch._plan(["python", "train.py"], num_workers=2, num_servers=1, hosts=None,
+                         port=9000, env={}, python=sys.executable, verbose=2, ssh_options=(),
+                         launch_id="id")
+    assert [p.label for p in procs] == ["scheduler", "server 0", "worker 0", "worker 1"]
+    for proc in procs:
+        assert proc.env["DMLC_PS_ROOT_URI"] == proc.env["DMLC_NODE_HOST"] == "127.0.0.1"
+        assert proc.env["DMLC_ROLE"] == proc.role and proc.env["PS_VERBOSE"] == "2"
+        assert proc.env["OMP_NUM_THREADS"] == ("4" if proc.role == "worker" else "1")
+        assert proc.env["PYTHONUNBUFFERED"] == "1"
+    assert procs[0].argv == [sys.executable, "-c", "import mxnet"]
+    assert procs[-1].argv == ["python", "train.py"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(command="python train.py"), r"`command` as a non-empty list of strings"),
+    (dict(command=[]), r"`command` as a non-empty list of strings"),
+    (dict(num_workers=0), r"`num_workers` >= 1, got 0"),
+    (dict(num_servers=0), r"`num_servers` >= 1, got 0"),
+    (dict(timeout=0), r"`timeout` as a number of seconds > 0"),
+    (dict(kill_timeout=-1), r"`kill_timeout` as a number of seconds > 0"),
+    (dict(hosts="node1"), r"`hosts` as a non-empty list"),
+    (dict(env={"A B": "1"}), r"environment variable names in `env`, got 'A B'"),
+])
+def test_launch_checks_arguments_before_starting_anything(kwargs, match):
+    args = dict(command=[sys.executable, "train.py"]) | kwargs
+    with pytest.raises((ValueError, TypeError), match=match):
+        launch.launch(**args)
+
+
+def test_cli_errors(capsys):
+    assert launch.main(["launch", "-n", "2"]) == 2
+    assert "no worker command given" in capsys.readouterr().err
+    assert launch.main(["launch", "-n", "2", "--env", "NOEQUALS", "python", "x.py"]) == 2
+    assert "expected --env KEY=VALUE, got 'NOEQUALS'" in capsys.readouterr().err
+    assert launch.main(["launch", "-n", "0", "python", "x.py"]) == 2
+    assert "`num_workers` >= 1, got 0" in capsys.readouterr().err
+    assert launch.main([]) == 2
+    assert "usage: dlbook launch" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="0"):
+        launch.main(["launch", "--help"])
+    assert "--num-workers" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="2"):  # argparse: -n is required
+        launch.main(["launch", "python", "x.py"])
+    assert "the following arguments are required: -n/--num-workers" in capsys.readouterr().err

@@ -1,0 +1,311 @@
+"""The launcher with real processes on 127.0.0.1.
+
+Fast tests replace MXNet's scheduler and server by a stand-in (a shell script) to
+check the launcher's own logic: labelled output, exit status, stopping everything
+when a process fails or time runs out. Slow tests run MXNet's parameter server for
+real: 2 workers and 1 server train a small network on scikit-learn's digits.
+
+Every test is bounded in time (launcher ``timeout`` and subprocess timeouts), and
+checks afterwards that no process it started is left (each carries a unique tag in
+its environment, found through /proc).
+"""
+import io
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import mxnet as mx
+import numpy as onp
+import pytest
+
+from dlbook import launch
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
+                                reason="the stray-process check reads /proc (Linux)")
+
+
+def _tagged_pids(tag):
+    """PIDs of live processes whose environment holds ``DLBOOK_TEST_TAG=tag``."""
+    needle = f"DLBOOK_TEST_TAG={tag}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                status = (entry / "status").read_text()
+                if "\nState:\tZ" not in status:  # a zombie has already ended
+                    found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def _assert_no_strays(tag, wait=5.0):
+    deadline = time.monotonic() + wait
+    while _tagged_pids(tag) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _tagged_pids(tag), f"stray processes: {_tagged_pids(tag)}"
+
+
+@pytest.fixture
+def tag():
+    value = uuid.uuid4().hex
+    yield value
+    for pid in _tagged_pids(value):  # clean up even after a failed assertion
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def fake_python(tmp_path):
+    """Stands in for ``python -c "import mxnet"`` as scheduler and server: waits, then exits 0."""
+    path = tmp_path / "fake-python"
+    path.write_text('#!/bin/sh\nexec sleep "${FAKE_SERVER_SECONDS:-300}"\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def _run(command, tag, fake_python, **kwargs):
+    out, err = io.StringIO(), io.StringIO()
+    env = {"DLBOOK_TEST_TAG": tag, **kwargs.pop("env", {})}
+    start = time.monotonic()
+    status = launch.launch(command, python=fake_python, env=env, output=out, error_output=err,
+                           kill_timeout=2.0, **kwargs)
+    return status, out.getvalue(), err.getvalue(), time.monotonic() - start
+
+
+def _py(code):
+    return [sys.executable, "-c", code]
+
+
+# ------------------------------------------------------------- launcher logic
+def test_output_is_labelled_and_success_returns_zero(tag, fake_python):
+    status, out, err, _ = _run(
+        _py("import os; print('hello from', os.environ['DMLC_ROLE'], "
+            "os.environ['DLBOOK_LAUNCH_INDEX'], 'of', os.environ['DMLC_NUM_WORKER'])"),
+        tag, fake_python, num_workers=2, num_servers=1, timeout=60,
+        env={"FAKE_SERVER_SECONDS": "0"})
+    assert status == 0, out + err
+    assert "[worker 0] hello from worker 0 of 2" in out
+    assert "[worker 1] hello from worker 1 of 2" in out
+    assert re.search(r"\[launch\] started server 0 \(pid \d+\) on 127\.0\.0\.1", out)
+    assert "[launch] all workers finished successfully" in out
+    assert err == ""
+    _assert_no_strays(tag)
+
+
+def test_a_failing_worker_is_named_and_everything_stops(tag, fake_python):
+    code = ("import os, sys, time\n"
+            "if os.environ['DLBOOK_LAUNCH_INDEX'] == '1':\n"
+            "    time.sleep(0.5); print('boom: out of patience'); sys.exit(3)\n"
+            "time.sleep(300)\n")
+    status, out, err, seconds = _run(_py(code), tag, fake_python, num_workers=2, timeout=60)
+    assert status == 3
+    assert re.search(r"\[launch\] worker 1 \(pid \d+, on 127\.0\.0\.1\) exited with status 3; "
+                     r"stopping scheduler, server 0, worker 0\.", err), err
+    assert "last output of worker 1" in err and "boom: out of patience" in err
+    assert seconds < 30
+    _assert_no_strays(tag)
+
+
+def test_a_worker_killed_by_a_signal(tag, fake_python):
+    code = "import os, signal, time; time.sleep(0.3); os.kill(os.getpid(), signal.SIGKILL)"
+    status, _, err, _ = _run(_py(code), tag, fake_python, num_workers=1, timeout=60)
+    assert status == 128 + 9
+    assert "worker 0" in err and "was killed by signal 9 (SIGKILL)" in err
+    _assert_no_strays(tag)
+
+
+def test_a_failing_server_stops_the_workers(tag, tmp_path):
+    broken = tmp_path / "broken-python"
+    broken.write_text("#!/bin/sh\necho 'bind failed' >&2\nexit 7\n")
+    broken.chmod(0o755)
+    status, _, err, _ = _run(_py("import time; time.sleep(300)"), tag, str(broken),
+                             num_workers=2, timeout=60)
+    assert status == 7
+    assert re.search(r"(scheduler|server 0) \(pid \d+, on 127\.0\.0\.1\) exited with status 7", err)
+    assert "bind failed" in err
+    _assert_no_strays(tag)
+
+
+def test_timeout_stops_everything(tag, fake_python):
+    status, _, err, seconds = _run(_py("import time; time.sleep(300)"), tag, fake_python,
+                                   num_workers=2, timeout=1.0)
+    assert status == 124
+    assert "timed out after 1 s; stopping scheduler, server 0, worker 0, worker 1." in err
+    assert seconds < 20
+    _assert_no_strays(tag)
+
+
+def test_a_program_that_cannot_start(tag, fake_python, tmp_path):
+    status, _, err, _ = _run([str(tmp_path / "no-such-program")], tag, fake_python,
+                             num_workers=2, timeout=60)
+    assert status == 127
+    assert "could not start worker 0" in err and "No such file or directory" in err
+    _assert_no_strays(tag)  # the scheduler and server already started are stopped
+
+
+def test_over_ssh_with_a_stand_in_for_ssh(tag, fake_python, tmp_path, monkeypatch):
+    """The SSH mode end to end, with an `ssh` that runs the remote command here."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text('#!/bin/sh\n'
+                                 '# keep the last two arguments: host and remote command\n'
+                                 'while [ $# -gt 2 ]; do shift; done\n'
+                                 'exec sh -c "$2"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DLBOOK_TEST_TAG", tag)  # marks the local `ssh` processes too
+    monkeypatch.chdir(tmp_path)
+    code = ("import os; print(os.environ['DMLC_ROLE'], os.environ['DMLC_PS_ROOT_URI'], "
+            "os.environ['DMLC_PS_ROOT_PORT'], os.getcwd())")
+    status, out, err, _ = _run(_py(code), tag, fake_python, num_workers=2,
+                               hosts=["alice@nodeA", "nodeB"], port=9123, timeout=60,
+                               env={"FAKE_SERVER_SECONDS": "0"})
+    assert status == 0, out + err
+    for index in (0, 1):
+        assert f"[worker {index}] worker nodeA 9123 {tmp_path}" in out
+    assert "started worker 1 (pid" in out and "on nodeB" in out
+    _assert_no_strays(tag)
+
+    code = "import os, sys, time; time.sleep(0.5); sys.exit(5 if os.environ['DLBOOK_LAUNCH_INDEX'] == '0' else 0); "
+    status, _, err, _ = _run(_py(code + "time.sleep(300)"), tag, fake_python, num_workers=2,
+                             hosts=["nodeA"], timeout=60)
+    assert status == 5 and "worker 0" in err and "on nodeA) exited with status 5" in err
+    _assert_no_strays(tag)
+
+
+# ------------------------------------------------- MXNet's parameter server
+WORKER_SCRIPT = '''
+import json, os, sys, time
+import dlbook as dl
+from mxnet import npx
+
+npx.set_np()
+dl.seed_everything(0)
+out_dir, epochs = sys.argv[1], int(sys.argv[2])
+(X_tr, y_tr), (X_te, y_te) = dl.load_sklearn("digits", as_arrays=True)
+net = dl.mlp(hidden=32, num_outputs=10)
+trainer = dl.Trainer(net, "cross_entropy", learning_rate=0.1, metrics=["accuracy"],
+                     kvstore="dist_sync")
+trainer.fit((X_tr, y_tr), epochs=1, batch_size=32, verbose=False)
+print(f"ready rank={trainer.rank} pid={os.getpid()}", flush=True)
+trainer.fit((X_tr, y_tr), epochs=epochs - 1, batch_size=32, verbose=False)
+accuracy = trainer.evaluate((X_te, y_te), batch_size=len(X_te))["accuracy"]
+net.save_parameters(os.path.join(out_dir, f"rank{trainer.rank}.params"))
+with open(os.path.join(out_dir, f"rank{trainer.rank}.json"), "w") as f:
+    json.dump({"rank": trainer.rank, "num_workers": trainer.num_workers,
+               "accuracy": accuracy, "shard": len(X_tr) // trainer.num_workers}, f)
+print(f"done rank={trainer.rank} accuracy={accuracy:.4f}", flush=True)
+'''
+
+
+def _launcher(args, tag, **kwargs):
+    env = {**os.environ, "DLBOOK_TEST_TAG": tag, "PYTHONPATH": str(ROOT)}
+    return [sys.executable, "-m", "dlbook.launch", *args], dict(env=env, cwd=ROOT, **kwargs)
+
+
+@pytest.fixture
+def worker_script(tmp_path):
+    path = tmp_path / "train_digits.py"
+    path.write_text(WORKER_SCRIPT)
+    return path
+
+
+@pytest.mark.slow
+def test_two_workers_one_server_train_to_the_same_parameters(tag, worker_script, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    argv, kwargs = _launcher(["-n", "2", "-s", "1", "--timeout", "110",
+                              sys.executable, str(worker_script), str(out_dir), "8"], tag)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for label in ("worker 0", "worker 1"):
+        assert re.search(rf"^\[{label}\] done rank=[01] accuracy=", proc.stdout, re.M), proc.stdout
+    results = [json.loads((out_dir / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["num_workers"] for r in results] == [2, 2]
+    assert results[0]["accuracy"] == results[1]["accuracy"] >= 0.9
+    with mx.util.np_shape(True), mx.util.np_array(True):
+        params = [mx.npx.load(str(out_dir / f"rank{r}.params")) for r in (0, 1)]
+    assert sorted(params[0]) == sorted(params[1]) and len(params[0]) == 4
+    for key in params[0]:  # synchronous SGD: bit-for-bit the same weights
+        assert onp.array_equal(params[0][key].asnumpy(), params[1][key].asnumpy()), key
+    _assert_no_strays(tag)
+
+
+def _lines(stream):
+    """Read ``stream`` line by line in a thread; return a queue of lines (None at the end)."""
+    lines = queue.Queue()
+
+    def pump():
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+@pytest.mark.slow
+def test_killing_a_worker_mid_run_stops_the_job_and_names_it(tag, worker_script, tmp_path):
+    argv, kwargs = _launcher(["-n", "2", "-s", "1", "--timeout", "110", "--kill-timeout", "3",
+                              sys.executable, str(worker_script), str(tmp_path), "100000"], tag)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+    try:
+        lines, seen, victim = _lines(proc.stdout), [], None
+        deadline = time.monotonic() + 90
+        while victim is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            match = re.match(r"\[worker 1\] ready rank=\d pid=(\d+)", line)
+            if match:
+                victim = int(match.group(1))
+        assert victim is not None, "worker 1 never got ready:\n" + "".join(seen)
+        assert victim in _tagged_pids(tag)
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        stdout_rest, stderr = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - killed_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 128 + 9, stderr
+    assert re.search(r"worker 1 \(pid \d+, on 127\.0\.0\.1\) was killed by signal 9 \(SIGKILL\); "
+                     r"stopping .*worker 0", stderr), stderr
+    assert stopped_after < 30
+    _assert_no_strays(tag)
+
+
+@pytest.mark.slow
+def test_cli_reports_a_port_in_use(tag):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        argv, kwargs = _launcher(["-n", "2", "-s", "1", "--port", str(port), "--timeout", "60",
+                                  sys.executable, "-c", "pass"], tag)
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    assert proc.returncode == 2
+    assert f"dlbook launch: error: Port {port} on 127.0.0.1 is already in use" in proc.stderr
+    assert "started" not in proc.stdout  # nothing was started
+    _assert_no_strays(tag)
