@@ -300,9 +300,13 @@ class Trainer:
             start = time.perf_counter()
             logs = self._train_epoch(loader, callbacks, check=epoch == first_epoch)
             if not math.isfinite(logs["loss"]):
+                where = f"epoch {epoch}"
+                if logs.get("first_bad_batch"):
+                    where += f", batch {logs['first_bad_batch']} of {len(loader) if hasattr(loader, '__len__') else '?'}"
                 raise FloatingPointError(
-                    f"The training loss became {logs['loss']} in epoch {epoch}. Training "
-                    "stopped; try a smaller `learning_rate`, scaled inputs or gradient clipping."
+                    f"The training loss became {logs['loss']} in {where}. Training stopped "
+                    "(the parameters are no longer usable); try a smaller `learning_rate`, "
+                    "scaled inputs or gradient clipping."
                 )
             if val_loader is not None:
                 val_logs = self._evaluate(val_loader, "validation_data")
@@ -336,7 +340,7 @@ class Trainer:
 
     def _train_epoch(self, loader, callbacks, check):
         metrics = self._fresh_metrics()
-        loss_sum, count = None, 0
+        loss_sum, count, batch_totals = None, 0, []
         for i, (X, y) in enumerate(self._batches(loader, "data"), start=1):
             if len(self.devices) == 1:
                 with autograd.record():
@@ -350,12 +354,18 @@ class Trainer:
                 y_hat, total = self._split_forward_backward(X, y, loader, first=check and i == 1)
             self.optimizer.step(X.shape[0] * self._step_scale)
             loss_sum = total if loss_sum is None else loss_sum + total
+            batch_totals.append(total)  # kept on the device: no synchronization here
             count += X.shape[0]
             for m in metrics:
                 m.update(y_hat, y)
             for cb in callbacks:
                 cb.on_batch_end(i)
         logs = {"loss": float(loss_sum.item()) / count}  # the one synchronization
+        if not math.isfinite(logs["loss"]):
+            totals = mx.np.stack([t.as_in_ctx(self.device) for t in batch_totals]).asnumpy()
+            bad = [k for k, t in enumerate(totals, start=1) if not math.isfinite(float(t))]
+            logs["first_bad_batch"] = bad[0] if bad else None
+            return logs
         logs.update({m.name: m.result() for m in metrics})
         return logs
 

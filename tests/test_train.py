@@ -321,3 +321,25 @@ def test_custom_metric_object_is_reported_each_epoch():
     assert set(history.history) >= {"mean_logit", "val_mean_logit", "accuracy"}
     expected = float(trainer.predict(X).mean())
     assert history.last("val_mean_logit") == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def test_non_finite_loss_names_the_epoch_and_the_first_bad_batch():
+    from mxnet import gluon
+
+    class BlowsUpOnBatch(gluon.loss.Loss):
+        """Cross-entropy, except that batch 3 of the second epoch yields inf."""
+
+        def __init__(self):
+            super().__init__(weight=None, batch_axis=0)
+            self.inner, self.calls = gluon.loss.SoftmaxCrossEntropyLoss(), 0
+
+        def forward(self, y_hat, y):
+            self.calls += 1
+            loss = self.inner(y_hat, y)
+            return loss * float("inf") if self.calls == 5 + 3 else loss
+
+    X, y = xor_data(num_examples=40)
+    trainer = Trainer(mlp(hidden=4, num_outputs=2), BlowsUpOnBatch(), hybridize=False)
+    with pytest.raises(FloatingPointError, match=r"in epoch 2, batch 3 of 5\."):
+        trainer.fit(load_array((X, y), batch_size=8), epochs=3, verbose=False)
+    assert len(trainer.history) == 1  # the bad epoch is not recorded

@@ -12,7 +12,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(path, timeout=600):
+def run(path, timeout=600, return_notebook=False):
     import jupytext
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -33,6 +33,8 @@ def run(path, timeout=600):
     import nbformat
 
     nbformat.write(nb, out)
+    if return_notebook:
+        return ok, elapsed, message, nb
     return ok, elapsed, message
 
 
