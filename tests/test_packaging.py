@@ -41,4 +41,4 @@ def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
     proc = subprocess.run([str(py), "-c", code], capture_output=True, text=True, timeout=300,
                           cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["0.1.0", "(1,", "2)", "NanumGothic"], proc.stdout
+    assert proc.stdout.split() == ["0.1.0", "(1,", "2)", "DlbookGothic"], proc.stdout
