@@ -22,7 +22,7 @@ if "mxnet" not in _sys.modules:
 
 from . import (  # noqa: E402
     callbacks, checkpoint, data, datasets, distributed, download, launch, metrics, models, optim,
-    plot, regularization, train, utils,
+    plot, regularization, sequence, train, utils,
 )
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
@@ -61,7 +61,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Accumulator", "ArrayLoader", "Callback", "checkpoint", "distributed", "download", "launch",
-    "load_checkpoint", "metrics", "optim", "regularization", "save_checkpoint", "EarlyStopping", "FASHION_MNIST_LABELS",
+    "load_checkpoint", "metrics", "optim", "regularization", "save_checkpoint", "sequence", "EarlyStopping", "FASHION_MNIST_LABELS",
     "History", "LivePlot", "ProgressBar", "Timer", "Trainer", "callbacks",
     "count_parameters", "data", "derivative", "datasets", "lenet", "load_array", "load_fashion_mnist",
     "load_mnist1d", "load_sklearn", "load_time_series", "mlp", "models", "one_hot", "plot", "plot_lines",
