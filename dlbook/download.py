@@ -146,6 +146,20 @@ def _check_member(name, dest):
     return target
 
 
+def _write_members(entries):
+    """Write already-checked archive members: (target, is_dir, open_source) triples."""
+    extracted = []
+    for target, is_dir, open_source in entries:
+        if is_dir:
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open_source() as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out)
+        extracted.append(target)
+    return extracted
+
+
 def safe_extract(archive, dest):
     """Extract a ``.tar(.gz|.bz2|.xz)`` or ``.zip`` archive into ``dest`` safely.
 
@@ -172,7 +186,6 @@ def safe_extract(archive, dest):
     archive, dest = Path(archive), Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     dest = dest.resolve()
-    extracted = []
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
@@ -180,15 +193,8 @@ def safe_extract(archive, dest):
             for m, target in zip(members, targets):
                 if (m.external_attr >> 16) & 0o170000 == 0o120000:
                     raise DownloadError(f"Refusing to extract the symbolic link {m.filename!r}.")
-            for m, target in zip(members, targets):
-                if m.is_dir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(m) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-                extracted.append(target)
-        return extracted
+            return _write_members(
+                (target, m.is_dir(), lambda m=m: zf.open(m)) for m, target in zip(members, targets))
     if tarfile.is_tarfile(archive):
         with tarfile.open(archive) as tar:
             members = tar.getmembers()
@@ -198,14 +204,6 @@ def safe_extract(archive, dest):
                     raise DownloadError(
                         f"Refusing to extract {m.name!r}: links and special files are not allowed."
                     )
-            for m in members:
-                target = dest / m.name
-                if m.isdir():
-                    target.mkdir(parents=True, exist_ok=True)
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with tar.extractfile(m) as src, open(target, "wb") as out:
-                    shutil.copyfileobj(src, out)
-                extracted.append(target)
-        return extracted
+            return _write_members(
+                (dest / m.name, m.isdir(), lambda m=m: tar.extractfile(m)) for m in members)
     raise DownloadError(f"{archive} is neither a zip nor a tar archive.")
