@@ -31,12 +31,8 @@ def test_page_is_bilingual(page):
     assert not problems, "\n".join(problems)
 
 
-@pytest.fixture(scope="session")
-def built_book():
-    """Run the real book build once; return its output."""
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py")], cwd=ROOT,
-                          capture_output=True, text=True, timeout=3600)
-    return proc
+# The `built_book` fixture (the real build, once per session) is in conftest.py: the
+# browser tests of tests/test_site.py use the same build.
 
 
 def _chapter_log(output, page):

@@ -14,6 +14,7 @@ Steps:
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -125,9 +126,13 @@ def main(argv=None):
         raise SystemExit(f"{jb} not found: install the book extra (pip install -e '.[book]').")
     cmd = [str(jb), "build", str(root), "-W", "--keep-going"]
     print("$", " ".join(cmd), flush=True)
+    # The kernels inherit this environment. A matplotlib backend chosen outside (the test
+    # suite's conftest.py sets MPLBACKEND=Agg) would replace the notebooks' inline backend
+    # and every figure would silently vanish from the pages (and from the cache).
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, encoding="utf-8", errors="replace")
+                                text=True, encoding="utf-8", errors="replace", env=env)
         for line in proc.stdout:
             sys.stdout.write(line)
             log.write(line)

@@ -1,0 +1,264 @@
+"""What the published site serves itself, and what readers can download.
+
+* **Offline math.** MathJax 3 (the ``tex-mml-chtml`` component with its fonts)
+  comes from the PyPI package ``sphinx-mathjax-offline`` (pinned in
+  ``constraints.txt``) and is copied to ``_static/mathjax``; ``mathjax_path``
+  in ``_config.yml`` points there. No page loads MathJax from a CDN.
+* **No other remote scripts.** sphinx-thebe (always loaded by Jupyter Book)
+  writes the address of its bundle on a CDN into every page although this book
+  has no live-code button; those two script tags are dropped.
+* **Hangul font.** Readers whose system has no Korean font still see Korean:
+  ``_static/fonts/dlbook-hangul.woff`` and ``dlbook-hangul-bold.woff`` are
+  NanumGothic and NanumGothic Bold (SIL OFL, shipped by the ``koreanize-matplotlib``
+  dependency) cut down to the 2,350 common Hangul syllables plus every Hangul
+  character of the site. ``bilingual.css`` declares them with a Hangul
+  ``unicode-range`` and the common Korean system fonts as ``local()`` sources
+  first, so a browser downloads them only where the reader has none of those.
+* **Notebook downloads.** Each executed chapter (``_build/jupyter_execute``, with
+  the outputs put back after a cache hit, which myst-nb 1.4 leaves out) is
+  copied to ``_sources/<page>.ipynb`` with its outputs, and the page's download
+  menu offers it (``.ipynb``) beside the MyST source (``.md``). In the copy the
+  ``:::{ko}`` / ``:::{en}`` fences become ``<div lang="..">`` blocks, so the text
+  reads cleanly in Jupyter.
+* **Links in inherited docstrings.** MXNet's docstrings, which the API reference
+  shows for dlbook's blocks, link to mxnet.apache.org with site-relative addresses;
+  they are made absolute so that they do not point into this site.
+"""
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+from sphinx.util.fileutil import copy_asset
+
+logger = logging.getLogger(__name__)
+
+HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+FONT_NAME = "dlbook-hangul.woff"
+# Web font file -> NanumGothic file of koreanize-matplotlib.
+FONTS = {FONT_NAME: "NanumGothic.ttf", "dlbook-hangul-bold.woff": "NanumGothicBold.ttf"}
+# Script tags whose body or address points off the site (sphinx-thebe's CDN bundle).
+REMOTE_SCRIPT = re.compile(r"https?://", re.IGNORECASE)
+DROPPED_SCRIPTS = {"sphinx-thebe.js"}
+
+
+# ---------------------------------------------------------------- MathJax
+def mathjax_source():
+    """The folder of MathJax 3's browser components (es5), from sphinx-mathjax-offline."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("sphinx-mathjax-offline")
+    except metadata.PackageNotFoundError as exc:
+        raise RuntimeError("sphinx-mathjax-offline is not installed: "
+                           "pip install -c constraints.txt -e '.[book]'") from exc
+    folder = Path(dist.locate_file("sphinx-mathjax-offline/static/mathjax"))
+    if not (folder / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(f"MathJax's tex-mml-chtml.js is missing from {folder}")
+    return folder
+
+
+def copy_mathjax(app, exc):
+    if app.builder.format != "html":
+        return
+    # latest.js exists only to fetch "the latest MathJax" from a CDN: leave it out.
+    copy_asset(str(mathjax_source()), str(Path(app.outdir) / "_static" / "mathjax"),
+               excluded=lambda path: path.endswith("latest.js"))
+
+
+def drop_remote_scripts(app, pagename, templatename, context, doctree):
+    """Remove script tags that name a remote address (sphinx-thebe's CDN bundle)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    kept = []
+    for script in scripts:
+        filename = getattr(script, "filename", script) or ""
+        body = (getattr(script, "attributes", None) or {}).get("body", "")
+        if Path(str(filename).split("?")[0]).name in DROPPED_SCRIPTS:
+            continue
+        if REMOTE_SCRIPT.search(body) and "THEBE" in body:
+            continue
+        if REMOTE_SCRIPT.match(str(filename)) and "mathjax" not in str(filename).lower():
+            logger.warning(f"[site_assets] {pagename}: remote script {filename} "
+                           "(serve it from _static instead)")
+        kept.append(script)
+    context["script_files"] = kept
+
+
+# ---------------------------------------------------------------- Hangul font
+def font_source(name="NanumGothic.ttf"):
+    import koreanize_matplotlib
+
+    path = Path(koreanize_matplotlib.__file__).parent / "fonts" / name
+    if not path.is_file():
+        raise RuntimeError(f"{name} not found at {path}")
+    return path
+
+
+def common_hangul():
+    """The 2,350 Hangul syllables of KS X 1001 (those EUC-KR can encode)."""
+    chars = set()
+    for code in range(0xAC00, 0xD7A4):
+        ch = chr(code)
+        try:
+            encoded = ch.encode("euc-kr")
+        except UnicodeEncodeError:
+            continue
+        if len(encoded) == 2:  # others are 8-byte jamo make-up sequences
+            chars.add(ch)
+    return chars
+
+
+def site_hangul(outdir):
+    chars = set()
+    for path in Path(outdir).rglob("*.html"):
+        chars.update(HANGUL.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return chars
+
+
+def subset_font(source, chars, target):
+    """Write the glyphs of `chars` from the TrueType font `source` as a WOFF file."""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.flavor = "woff"
+    options.hinting = False
+    options.notdef_outline = True
+    # VTT hinting sources (TSI*) cannot be subset: drop them rather than warn.
+    options.drop_tables += ["TSI0", "TSI1", "TSI2", "TSI3", "TSI5"]
+    font = subset.load_font(str(source), options)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in chars])
+    subsetter.subset(font)
+    subset.save_font(font, str(target), options)
+
+
+def write_hangul_font(app, exc):
+    if app.builder.format != "html":
+        return
+    chars = sorted(common_hangul() | site_hangul(app.outdir))
+    cache_dir = Path(app.outdir).parent / ".dlbook-fonts"
+    for name, ttf in FONTS.items():
+        source = font_source(ttf)
+        key = hashlib.sha256(("".join(chars) + ttf).encode()).hexdigest()[:16]
+        cache = cache_dir / f"{source.stem}-{key}.woff"
+        if not cache.is_file():
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            for old in cache_dir.glob(f"{source.stem}-*.woff"):
+                old.unlink()
+            subset_font(source, chars, cache)
+        target = Path(app.outdir) / "_static" / "fonts" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache, target)
+
+
+# ---------------------------------------------------------------- notebooks
+_LANG_OPEN = re.compile(r"^(:{3,})\{(ko|en)\}\s*$")
+
+
+def jupyter_markdown(text):
+    """Turn MyST ``ko``/``en`` fences into HTML blocks that Jupyter renders.
+
+    >>> print(jupyter_markdown(":::{ko}\\n안녕\\n:::\\n\\n:::{en}\\nHi\\n:::"))
+    <div lang="ko">
+    <BLANKLINE>
+    안녕
+    <BLANKLINE>
+    </div>
+    <BLANKLINE>
+    <div lang="en">
+    <BLANKLINE>
+    Hi
+    <BLANKLINE>
+    </div>
+    """
+    out, fences = [], []
+    for line in text.split("\n"):
+        m = _LANG_OPEN.match(line.strip())
+        if m:
+            fences.append(m.group(1))
+            out += [f'<div lang="{m.group(2)}">', ""]
+        elif fences and line.strip() == fences[-1]:
+            fences.pop()
+            out += ["", "</div>"]
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def restore_cached_outputs(app, doctree):
+    """Put the outputs back into ``jupyter_execute/<page>.ipynb`` after a cache hit.
+
+    myst-nb 1.4 writes that file from the notebook it read, not from the one it merged
+    with the cached outputs (``CachedNotebookClient`` replaces its notebook), so a
+    chapter re-read from the cache leaves a notebook without outputs there.
+    """
+    config = getattr(app.env, "mystnb_config", None)
+    if config is None or config.execution_mode != "cache":
+        return
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{app.env.docname}.ipynb"
+    if not path.is_file():
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if not code or any(cell.get("outputs") for cell in code):
+        return
+    try:
+        _, merged = get_cache(config.execution_cache_path).merge_match_into_notebook(nb)
+    except KeyError:  # not in the cache (its execution failed): nothing to restore
+        return
+    nbformat.write(merged, path)
+
+
+def executed_notebook(app, pagename):
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    return path if path.is_file() else None
+
+
+def offer_notebook(app, pagename, templatename, context, doctree):
+    """Copy the executed notebook next to the sources; the theme adds the .ipynb link."""
+    if app.builder.format != "html" or doctree is None:
+        return
+    source = executed_notebook(app, pagename)
+    if source is None:
+        return
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = jupyter_markdown(text)
+    nb.get("metadata", {}).pop("source_map", None)
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
+# ---------------------------------------------------------------- inherited docstrings
+MXNET_DOCS = "https://mxnet.apache.org"
+_SITE_RELATIVE_LINK = re.compile(r"<(/api/[^>]+)>`_")
+
+
+def absolute_mxnet_links(app, what, name, obj, options, lines):
+    """MXNet's docstrings (inherited by dlbook's blocks) link to its site with root-relative
+    addresses (``</api/python/docs/...>`_``), which break on ours: make them absolute."""
+    for i, line in enumerate(lines):
+        if "</api/" in line:
+            lines[i] = _SITE_RELATIVE_LINK.sub(lambda m: f"<{MXNET_DOCS}{m.group(1)}>`_", line)
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", absolute_mxnet_links)
+    app.connect("doctree-read", restore_cached_outputs)
+    app.connect("html-page-context", drop_remote_scripts, priority=900)
+    # Before sphinx-book-theme builds the download menu (priority 501).
+    app.connect("html-page-context", offer_notebook, priority=400)
+    app.connect("build-finished", copy_mathjax)
+    app.connect("build-finished", write_hangul_font)
+    return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

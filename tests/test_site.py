@@ -1,0 +1,732 @@
+"""The published site as a reader gets it, checked in a real browser.
+
+Debian's ``chromium`` (installed by ``.ci/run``), driven by Playwright, headless, loads the
+pages from ``_build/html`` served on 127.0.0.1. Covered: the language switch, math with
+the network blocked (MathJax, fonts and scripts all served by the site), Korean search,
+the glossary links, the API reference, the execution statistics, notebook downloads and
+copy buttons, internal links, and the GitHub Pages workflow.
+
+The tests marked ``slow`` use the session's real build (the ``built_book`` fixture in
+conftest.py, shared with tests/test_book.py). Screenshots of a chapter in each language
+are written to ``test-artifacts/site/`` (git-ignored).
+"""
+import contextlib
+import functools
+import html
+import http.server
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+import yaml
+
+from book_helpers import ROOT, has_code, toc_files
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import korean_search  # noqa: E402
+import site_assets  # noqa: E402
+
+SITE = ROOT / "_build" / "html"
+ARTIFACTS = ROOT / "test-artifacts" / "site"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PAGES = toc_files()
+CODE_PAGES = [p for p in PAGES if has_code(p)]
+SEARCH_QUERIES = ["모델", "학습", "활성화 함수", "역전파", "perceptron", "dropout"]
+CDN = re.compile(r"cdn\.jsdelivr\.net|unpkg\.com|cdnjs\.cloudflare\.com|googleapis\.com|"
+                 r"gstatic\.com|cdn\.mathjax\.org|polyfill\.io|bootstrapcdn\.com|"
+                 r"fontawesome\.com|code\.jquery\.com", re.IGNORECASE)
+HANGUL = re.compile("[\uac00-\ud7a3]")
+
+
+# ----------------------------------------------------------------- helpers
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory):
+    """Serve a folder on 127.0.0.1 (a free port) in a thread; yield its base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def is_local(url):
+    host = urlsplit(url).hostname
+    return url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost")
+
+
+def article_text(html_path):
+    """The text of a page's <article> (what the search index holds), without scripts."""
+    text = Path(html_path).read_text(encoding="utf-8")
+    match = re.search(r"<article\b[^>]*>(.*)</article>", text, re.DOTALL)
+    assert match, f"{html_path}: no <article>"
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", match.group(1), flags=re.DOTALL)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+def site_pages():
+    """The HTML pages the build makes (_build/html may also hold pages of older builds)."""
+    pages = [SITE / f"{p}.html" for p in PAGES]
+    pages += [SITE / name for name in ("index.html", "genindex.html", "search.html",
+                                       "py-modindex.html") if (SITE / name).is_file()]
+    missing = [str(p) for p in pages if not p.is_file()]
+    assert not missing, f"pages missing from the build: {missing}"
+    return pages
+
+
+def query_terms(query):
+    """The words a page must contain for `query` (Sphinx ANDs them); lowercase."""
+    return [w.lower() for w in query.split()]
+
+
+def query_bigrams(query):
+    return [t.lower() for t in korean_search.split_korean(query, index=False)]
+
+
+def search(page, base, query):
+    """Run the site's search page for `query`; return the result pages (e.g. 'book/api')."""
+    page.goto(urljoin(base, "search.html?q=" + query))
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#search-results p.search-summary');"
+        " return s && s.innerText.trim().length > 0; }", timeout=30000)
+    hrefs = page.eval_on_selector_all("#search-results ul.search > li > a:first-of-type",
+                                      "els => els.map(a => a.getAttribute('href'))")
+    return {posixpath.normpath(urlsplit(h).path).removesuffix(".html") for h in hrefs}
+
+
+def block_visibility(page):
+    """[(lang, displayed)] for every prose block of the page."""
+    return page.eval_on_selector_all(
+        ".lang-block", "els => els.map(e => [e.getAttribute('lang'),"
+        " getComputedStyle(e).display !== 'none'])")
+
+
+def assert_language(page, lang, where=""):
+    assert page.evaluate("document.documentElement.lang") == lang, where
+    blocks = block_visibility(page)
+    assert blocks, f"{where}: no prose blocks"
+    wrong = [b for b in blocks if b[1] != (b[0] == lang)]
+    assert not wrong, f"{where}: {len(wrong)} of {len(blocks)} blocks not switched to {lang}"
+
+
+KOREAN_FONT = re.compile(r"Nanum|Gothic|Noto Sans (CJK )?KR|Malgun|Apple SD|Pretendard|Un ?Dotum",
+                         re.IGNORECASE)
+
+
+def assert_hangul_has_a_font(page):
+    """Hangul in the sidebar, headings, prose and code is drawn with a Korean font (no boxes)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    for selector in ["p.caption span.caption-text", "article h1", "article .lang-ko p",
+                     "nav a.reference", "div.cell_input pre"]:
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, selector
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        text = page.inner_text(selector)
+        if HANGUL.search(text):
+            assert any(f["isCustomFont"] or KOREAN_FONT.search(f["familyName"]) for f in fonts), (
+                f"{selector} ({text[:30]!r}) drawn without a Korean font: {fonts}")
+    cdp.detach()
+
+
+def wait_for_math(page):
+    page.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)",
+                           timeout=30000)
+    page.evaluate("() => window.MathJax ? MathJax.startup.promise.then(() => true) : true")
+
+
+# ----------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"{CHROMIUM} missing: .ci/run installs Debian's chromium"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                      headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """The session's real build, served on 127.0.0.1."""
+    assert built_book.returncode == 0, ("The book build failed:\n" + built_book.stdout[-4000:]
+                                        + built_book.stderr[-2000:])
+    with serve(SITE) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def open_page(browser, locale="ko-KR", **options):
+    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900},
+                                  **options)
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+# ----------------------------------------------------------------- fast checks
+def test_korean_index_and_query_split_the_same_way(browser):
+    """Python (index) and the JavaScript shipped to readers (query) agree on Hangul terms."""
+    text = "역전파를 써서 MLP의 모델을 학습합니다. 은닉층 Dropout perceptrons"
+    index_terms = set(korean_search.split_korean(text, index=True))
+    assert {"모델", "학습", "역전", "전파", "층", "MLP", "Dropout"} <= index_terms
+    assert "역전파를" not in index_terms  # particles never glue to the indexed terms
+    with open_page(browser) as page:
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(content=korean_search.JS_SPLITTER + korean_search.JS_STEMMER)
+        for query, expected in [("모델", ["모델"]), ("역전파", ["역전", "전파"]),
+                                ("활성화 함수", ["활성", "성화", "함수"]), ("층", ["층"]),
+                                ("MLP의", ["MLP", "의"]), ("perceptrons", ["perceptrons"])]:
+            got = page.evaluate("q => splitQuery(q)", query)
+            assert got == expected, (query, got)
+            assert got == korean_search.split_korean(query, index=False)
+        stem = "w => new Stemmer().stemWord(w)"
+        assert page.evaluate(stem, "perceptrons") == korean_search.SearchKorean({}).stem("perceptrons")
+        assert page.evaluate(stem, "모델") == "모델"
+
+
+def test_notebook_markdown_reads_cleanly_in_jupyter():
+    text = "::::{ko}\n한국어 **굵게**\n\n:::{note}\n노트\n:::\n::::\n\n:::{en}\nEnglish\n:::"
+    out = site_assets.jupyter_markdown(text)
+    assert "{ko}" not in out and "{en}" not in out
+    assert out.count('<div lang="ko">') == 1 and out.count('<div lang="en">') == 1
+    assert out.count("</div>") == 2
+    assert ":::{note}" in out  # other directives are left alone
+
+
+def test_cached_chapter_keeps_its_outputs_in_the_executed_notebook(tmp_path):
+    """myst-nb 1.4 writes jupyter_execute/<page>.ipynb without outputs on a cache hit;
+    site_assets puts them back (the .ipynb download and tests/test_book.py read it)."""
+    import types
+
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "print('hi')", outputs=[nbformat.v4.new_output("stream", name="stdout", text="hi\n")])])
+    executed.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    get_cache(str(tmp_path / ".jupyter_cache")).cache_notebook_bundle(
+        CacheBundleIn(executed, uri=str(tmp_path / "page.md")), check_validity=False)
+    written = tmp_path / "jupyter_execute" / "book" / "page.ipynb"
+    written.parent.mkdir(parents=True)
+    bare = nbformat.from_dict(json.loads(json.dumps(executed)))
+    bare.cells[0].outputs = []
+    nbformat.write(bare, written)
+    config = types.SimpleNamespace(execution_mode="cache",
+                                   execution_cache_path=str(tmp_path / ".jupyter_cache"))
+    app = types.SimpleNamespace(outdir=str(tmp_path / "html"), env=types.SimpleNamespace(
+        mystnb_config=config, docname="book/page"))
+    site_assets.restore_cached_outputs(app, None)
+    restored = nbformat.read(written, as_version=4)
+    assert restored.cells[0].outputs and restored.cells[0].outputs[0]["text"] == "hi\n"
+
+
+def test_pages_workflow_builds_and_deploys_on_push_to_main():
+    path = ROOT / ".github" / "workflows" / "pages.yml"
+    workflow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1: on -> True
+    assert triggers["push"]["branches"] == ["main"]
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    uses = [step.get("uses", "") for step in build["steps"]]
+    runs = " ".join(step.get("run", "") for step in build["steps"])
+    assert any(u.startswith("actions/checkout@") for u in uses)
+    assert any(u.startswith("actions/setup-python@") for u in uses)
+    assert [s["with"]["python-version"] for s in build["steps"]
+            if s.get("uses", "").startswith("actions/setup-python@")] == ["3.11"]
+    assert "make book" in runs and "apt-get install" in runs
+    upload = [s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert upload and upload[0]["with"]["path"] == "_build/html"
+    assert deploy["needs"] == "build"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert any(s.get("uses", "").startswith("actions/deploy-pages@") for s in deploy["steps"])
+    # The GitHub Actions workflow schema (bundled with check-jsonschema: no network).
+    lint = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"),
+                           "--builtin-schema", "vendor.github-workflows", str(path)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_project_files_install_the_browser_and_the_test_tools():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"for pkg in [^;]*\bchromium\b", ci), ".ci/run must install chromium"
+    pins = (ROOT / "constraints.txt").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    for name in ("playwright", "check-jsonschema", "sphinx-mathjax-offline"):
+        assert re.search(rf"^{re.escape(name)}==", pins, re.MULTILINE), f"{name} not pinned"
+        assert f'"{name}>=' in pyproject, f"{name} not in pyproject.toml"
+
+
+def test_readme_explains_how_to_open_a_chapter_in_jupyter():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert ".ipynb" in readme and "dlbook" in readme
+    assert re.search(r"jupyter (lab|notebook)", readme)
+    assert "pip install" in readme
+
+
+# ----------------------------------------------------------------- the real site
+@pytest.mark.slow
+def test_language_switch_changes_every_block_of_every_page_and_persists(site, browser):
+    with open_page(browser, locale="ko-KR") as page:
+        page.goto(urljoin(site, PAGES[0] + ".html"))
+        assert_language(page, "ko", PAGES[0])
+        page.click(".dlbook-lang-switch")
+        assert_language(page, "en", PAGES[0])
+        for name in PAGES[1:]:
+            page.goto(urljoin(site, name + ".html"))
+            assert_language(page, "en", f"{name} (choice carried over from the previous page)")
+            page.click(".dlbook-lang-switch")  # one click: every block to Korean
+            assert_language(page, "ko", name)
+            assert page.inner_text(".dlbook-lang-switch") == "English"
+            page.click(".dlbook-lang-switch")
+            assert_language(page, "en", name)
+            assert page.inner_text(".dlbook-lang-switch") == "한국어"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("locale, expected", [("ko-KR", "ko"), ("en-US", "en"),
+                                              ("en-GB", "en"), ("fr-FR", "ko")])
+def test_first_visit_follows_the_browser_language(site, browser, locale, expected):
+    with open_page(browser, locale=locale) as page:
+        page.goto(urljoin(site, CODE_PAGES[0] + ".html"))
+        assert_language(page, expected, locale)
+
+
+@pytest.mark.slow
+def test_language_choice_persists_across_visits(site, browser):
+    for browser_lang, chosen in [("ko-KR", "en"), ("en-US", "ko")]:
+        context = browser.new_context(locale=browser_lang)
+        page = context.new_page()
+        page.goto(urljoin(site, PAGES[0] + ".html"))
+        page.click(".dlbook-lang-switch")
+        assert_language(page, chosen)
+        state = context.storage_state()
+        context.close()
+        # A later visit: a new browser session with the same site storage.
+        with open_page(browser, locale=browser_lang, storage_state=state) as page:
+            page.goto(urljoin(site, CODE_PAGES[-1] + ".html"))
+            assert_language(page, chosen, f"revisit with browser language {browser_lang}")
+
+
+@pytest.mark.slow
+def test_screenshots_of_a_chapter_in_each_language(site, browser):
+    """test-artifacts/site/<chapter>-<lang>[-figure].png: look at them."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    chapter = max(CODE_PAGES, key=lambda p: (SITE / f"{p}.html").read_text().count("<img"))
+    assert "<img" in (SITE / f"{chapter}.html").read_text(), "no chapter shows a figure"
+    for lang, locale in [("ko", "ko-KR"), ("en", "en-US")]:
+        with open_page(browser, locale=locale) as page:
+            page.goto(urljoin(site, chapter + ".html"))
+            wait_for_math(page)
+            page.evaluate("document.fonts.ready.then(() => true)")
+            assert_language(page, lang)
+            first = page.eval_on_selector_all(
+                "article .lang-block", "els => els.filter(e => e.offsetParent)"
+                ".map(e => e.innerText)")[0]
+            hangul, latin = len(HANGUL.findall(first)), len(re.findall("[A-Za-z]", first))
+            assert (hangul > latin) if lang == "ko" else (hangul < 0.2 * latin), first[:200]
+            if lang == "ko":
+                assert_hangul_has_a_font(page)
+            name = chapter.replace("/", "-")
+            top = ARTIFACTS / f"{name}-{lang}.png"
+            page.screenshot(path=str(top))
+            figure = page.locator("article img").first
+            figure.scroll_into_view_if_needed()
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-figure.png"))
+            assert figure.evaluate("img => img.complete && img.naturalWidth > 0")
+            assert top.stat().st_size > 20_000
+
+
+PLOTS = re.compile(r"\bdl\.(plot_\w+|show_images)\(|\bplt\.(plot|subplots|figure|imshow|bar|scatter"
+                   r"|hist|show)\(|\bax\w*\.(plot|imshow|scatter)\(")
+
+
+def code_cells(page):
+    """The source of a chapter's code cells that the page shows (not remove-cell ones)."""
+    text = (ROOT / f"{page}.md").read_text(encoding="utf-8")
+    cells = re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+    shown = []
+    for cell in cells:
+        options = [line for line in cell.splitlines()[:5] if line.startswith((":", "tags", "  -"))]
+        if not any("remove-cell" in o or "remove-output" in o for o in options):
+            shown.append(cell)
+    return "\n".join(shown)
+
+
+@pytest.mark.slow
+def test_chapters_that_plot_show_their_figures(built_book):
+    """A chapter whose code draws shows SVG figures (none vanish, e.g. to a non-inline backend)."""
+    assert built_book.returncode == 0
+    plotting = [p for p in CODE_PAGES if PLOTS.search(code_cells(p))]
+    assert plotting, "no chapter draws a figure"
+    for chapter in plotting:
+        page = SITE / f"{chapter}.html"
+        images = re.findall(r'<img[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8"))
+        assert images, f"{chapter} draws figures but its page shows none"
+        for src in images:
+            assert (page.parent / src).resolve().is_file(), f"{chapter}: {src} missing"
+        assert any(src.endswith(".svg") for src in images), f"{chapter}: no SVG figure"
+
+
+@pytest.mark.slow
+def test_built_html_names_no_cdn_and_loads_nothing_remote(built_book):
+    assert built_book.returncode == 0
+    pages = site_pages()
+    remote = re.compile(r"""<(?:script|img|iframe|source|audio|video|embed)\b[^>]*\bsrc=["'](?:https?:)?//"""
+                        r"""|<link\b[^>]*\bhref=["'](?:https?:)?//""", re.IGNORECASE)
+    for path in pages:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        assert not CDN.search(text), f"{path.relative_to(SITE)} names a CDN: {CDN.search(text).group()}"
+        found = remote.search(text)
+        assert not found, f"{path.relative_to(SITE)} loads a remote resource: {found.group()}"
+    for css in SITE.joinpath("_static").rglob("*.css"):
+        text = css.read_text(encoding="utf-8", errors="replace")
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import\s+['\"]?(https?:)?//", text), css
+    assert (SITE / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+@pytest.mark.slow
+def test_math_renders_with_the_network_blocked(site, browser):
+    attempted, failed = [], []
+    context = browser.new_context(locale="ko-KR")
+
+    def route(route):
+        if is_local(route.request.url):
+            route.continue_()
+        else:
+            attempted.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    context.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    context.on("requestfailed", lambda r: is_local(r.url) and failed.append(f"failed {r.url}"))
+    math_pages = 0
+    try:
+        page = context.new_page()
+        for name in PAGES:
+            page.goto(urljoin(site, name + ".html"), wait_until="load")
+            wait_for_math(page)
+            sources = page.locator(".math").count()
+            rendered = page.evaluate(
+                "() => [...document.querySelectorAll('.math')].filter("
+                "m => m.querySelector('mjx-container')).length")
+            assert rendered == sources, f"{name}: {sources - rendered} equations not rendered"
+            assert page.locator("mjx-merror").count() == 0, f"{name}: TeX errors"
+            if sources:
+                math_pages += 1
+            for lang in ("ko", "en"):
+                if page.evaluate("document.documentElement.lang") != lang:
+                    page.click(".dlbook-lang-switch")
+                visible = page.evaluate(
+                    "() => { const a = document.querySelector('article').cloneNode(true);"
+                    " a.querySelectorAll('pre, code, .lang-block:not(.lang-%s)')"
+                    ".forEach(e => e.remove()); document.body.appendChild(a);"
+                    " const t = a.innerText; a.remove(); return t; }" % lang)
+                for raw in ("$$", "\\[", "\\(", "\\begin{"):
+                    assert raw not in visible, f"{name} ({lang}): raw TeX {raw!r} is visible"
+        # The Hangul web font comes from the site too and loads.
+        loaded = page.evaluate("document.fonts.load('16px \"dlbook Hangul\"', '한').then(f => f.length)")
+        assert loaded >= 1
+    finally:
+        context.close()
+    assert math_pages >= 1, "no page with math: the test checks nothing"
+    assert attempted == [], f"requests to other hosts: {attempted[:10]}"
+    assert failed == [], f"site resources that failed to load: {failed[:10]}"
+
+
+@pytest.mark.slow
+def test_hangul_font_covers_every_character_of_the_site(built_book):
+    from fontTools.ttLib import TTFont
+
+    used = set()
+    for path in SITE.rglob("*.html"):
+        used |= set(HANGUL.findall(path.read_text(encoding="utf-8", errors="replace")))
+    assert len(used) > 100
+    css = (SITE / "_static" / "bilingual.css").read_text(encoding="utf-8")
+    for name in site_assets.FONTS:
+        font = SITE / "_static" / "fonts" / name
+        assert font.is_file() and f'url("fonts/{name}")' in css
+        assert font.stat().st_size < 1_000_000, "the Hangul font should be a subset"
+        cmap = TTFont(str(font)).getBestCmap()
+        missing = sorted(c for c in used if ord(c) not in cmap)
+        assert not missing, f"Hangul missing from {name}: {''.join(missing[:40])}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", SEARCH_QUERIES)
+def test_search_finds_the_pages_that_contain_the_query(site, browser, query):
+    texts = {p: article_text(SITE / f"{p}.html").lower() for p in PAGES}
+    expected = {p for p, t in texts.items() if all(w in t for w in query_terms(query))}
+    with open_page(browser) as page:
+        found = search(page, site, query)
+    missing = expected - found
+    assert not missing, f"{query!r}: pages that contain it were not found: {sorted(missing)}"
+    # Every result holds every search term (for Korean: every syllable pair).
+    bigrams = query_bigrams(query)
+    wrong = {p for p in found if p in texts and not all(b in texts[p] for b in bigrams)}
+    assert not wrong, f"{query!r}: results without the query: {sorted(wrong)}"
+    if len(query_terms(query)) == 1 and len(bigrams) == 1:
+        assert found <= expected | {"genindex"}, (query, sorted(found - expected))
+
+
+@pytest.mark.slow
+def test_api_reference_is_generated_from_the_docstrings(site, browser):
+    import importlib
+    import inspect
+
+    import dlbook
+
+    api = (ROOT / "book" / "api.md").read_text(encoding="utf-8")
+    documented = re.findall(r"automodule:: (dlbook\.\w+)", api)
+    exported = [n for n in dlbook.__all__ if inspect.ismodule(getattr(dlbook, n))]
+    with open_page(browser) as page:
+        page.goto(urljoin(site, "book/api.html"))
+        ids = set(page.eval_on_selector_all("[id]", "els => els.map(e => e.id)"))
+        missing_modules = [f"dlbook.{m}" for m in exported if f"module-dlbook.{m}" not in ids]
+        assert not missing_modules, f"modules of dlbook.__all__ not on the API page: {missing_modules}"
+        missing = []
+        for module_name in documented:
+            module = importlib.import_module(module_name)
+            for name in getattr(module, "__all__", []):
+                obj = getattr(module, name)
+                if (inspect.isclass(obj) or inspect.isfunction(obj)) and f"{module_name}.{name}" not in ids:
+                    missing.append(f"{module_name}.{name}")
+        assert not missing, f"public names without an entry: {missing}"
+        # Rendered docstrings: parameter lists and the runnable examples.
+        assert page.locator("dl.py.function dl.field-list").count() >= 5
+        assert page.locator("div.doctest, div.highlight-pycon").count() >= 5
+        trainer = page.locator('[id="dlbook.train.Trainer"]')
+        assert trainer.count() == 1 and "Trainer" in trainer.inner_text()
+
+
+@pytest.mark.slow
+def test_execution_statistics_page_lists_every_chapter(site, browser):
+    with open_page(browser) as page:
+        page.goto(urljoin(site, "book/execution-stats.html"))
+        rows = page.eval_on_selector_all(
+            "article table tbody tr",
+            "rows => rows.map(r => [...r.querySelectorAll('td')].map(td => td.innerText.trim())"
+            ".concat([r.querySelector('a') ? r.querySelector('a').getAttribute('href') : '']))")
+    by_doc = {row[0]: row for row in rows}
+    for chapter in CODE_PAGES:
+        assert chapter in by_doc, f"{chapter} missing from the execution statistics: {list(by_doc)}"
+        doc, modified, method, runtime, status, href = by_doc[chapter]
+        assert method in ("cache", "auto", "force"), method
+        assert float(runtime) > 0
+        assert status == "✅", status
+        assert href.endswith(chapter.split("/")[-1] + ".html")
+    assert "execution-stats" in " ".join(PAGES)
+
+
+@pytest.mark.slow
+def test_chapters_download_as_executed_notebooks_that_run_with_dlbook(site, browser, tmp_path):
+    import nbformat
+
+    downloaded = {}
+    with open_page(browser) as page:
+        for chapter in CODE_PAGES:
+            page.goto(urljoin(site, chapter + ".html"))
+            link = page.locator(".dropdown-download-buttons a.btn-download-notebook-button")
+            assert link.count() == 1, f"{chapter}: no .ipynb in the download menu"
+            href = link.get_attribute("href")
+            assert href.endswith(".ipynb")
+            text = page.evaluate("url => fetch(url).then(r => r.ok ? r.text() : '')", href)
+            assert text, f"{chapter}: {href} did not download"
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+            code = [c for c in nb.cells if c.cell_type == "code"]
+            assert code, f"{chapter}: no code cells in the download"
+            if page.locator("div.cell_output").count():  # outputs on the page: in the notebook too
+                assert any(c.outputs for c in code), f"{chapter}: no outputs in the download"
+            markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+            assert ":::{ko}" not in markdown and '<div lang="ko">' in markdown
+            assert nb.metadata.kernelspec.name == "python3"
+            downloaded[chapter] = nb
+    # Open the quickest chapter as a reader would, in a kernel with dlbook installed.
+    times = json.loads((ROOT / "_build" / "execution-times.json").read_text())["chapters"]
+    quickest = min(CODE_PAGES, key=lambda p: times.get(f"{p}.md", 1e9))
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(downloaded[quickest], path)
+    script = textwrap.dedent(f"""
+        import nbformat
+        from nbclient import NotebookClient
+        nb = nbformat.read({str(path)!r}, as_version=4)
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={{"metadata": {{"path": {str(tmp_path)!r}}}}}).execute()
+        print("executed", sum(c.cell_type == "code" for c in nb.cells), "code cells")
+        """)
+    env = {k: v for k, v in os.environ.items() if k != "DLBOOK_CACHE"}  # the reader's cache
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=900, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, f"{quickest}.ipynb failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
+
+
+@pytest.mark.slow
+def test_copy_button_copies_the_code(site, browser):
+    with open_page(browser, permissions=["clipboard-read", "clipboard-write"]) as page:
+        page.goto(urljoin(site, CODE_PAGES[0] + ".html"))
+        cell = page.locator("div.cell_input div.highlight").first
+        cell.hover()
+        button = cell.locator("button.copybtn")
+        assert button.count() == 1
+        button.click()
+        copied = page.evaluate("navigator.clipboard.readText()")
+        code = cell.locator("pre").inner_text()
+        assert copied.strip() and copied.strip() == code.strip()
+
+
+@pytest.mark.slow
+def test_no_broken_internal_links(built_book):
+    assert built_book.returncode == 0
+    link = re.compile(r"""<(?:a|link)\b[^>]*?\bhref="([^"]*)"|<(?:img|script)\b[^>]*?\bsrc="([^"]*)\"""")
+    ids_cache = {}
+
+    def ids(path):
+        if path not in ids_cache:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            ids_cache[path] = set(re.findall(r"""\b(?:id|name)=["']([^"']+)["']""", text))
+        return ids_cache[path]
+
+    pages = site_pages()
+    broken, checked = [], 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for match in link.finditer(text):
+            url = unquote((match.group(1) or match.group(2) or "").replace("&amp;", "&"))
+            parts = urlsplit(url)
+            if parts.scheme or url.startswith("//") or not url or url.startswith("javascript:"):
+                continue
+            target = (page.parent / parts.path).resolve() if parts.path else page
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            where = f"{page.relative_to(SITE)} -> {url}"
+            if not target.is_file():
+                broken.append(where + " (no such file)")
+            elif parts.fragment and target.suffix == ".html" and parts.fragment not in ids(target):
+                broken.append(where + " (no such anchor)")
+    assert checked > 100
+    assert not broken, "broken internal links:\n" + "\n".join(broken[:30])
+
+
+# ----------------------------------------------------------------- a small book
+SMALL_BOOK = {
+    "book/index.md": ("작은 책 (A Small Book)", "검색과 용어집을 시험하는 책입니다.",
+                      "A book for trying out search and the glossary."),
+    "book/chapter-a.md": (
+        "첫째 장 (Chapter A)",
+        "**퍼셉트론 (perceptron)** 은 가장 단순한 모델입니다. 이 모델을 데이터로 학습합니다. "
+        "출력에는 **활성화 함수**를 씁니다.",
+        "The **perceptron** is the simplest model of all. We train perceptrons on data and "
+        "apply an **activation function** to their output."),
+    "book/chapter-b.md": (
+        "둘째 장 (Chapter B)",
+        "**역전파 (backpropagation)**는 기울기를 계산하고, 가중치는 학습률만큼 움직입니다. "
+        "은닉층을 여러 개 쌓을 수 있습니다.",
+        "**Backpropagation** computes the gradients; the weights move by the learning rate. "
+        "Dropout switches units off at random."),
+    "book/chapter-c.md": ("셋째 장 (Chapter C)", "활성화 값은 출력의 크기를 말합니다.",
+                          "An activation value is the size of an output."),
+}
+SMALL_GLOSSARY = [
+    {"ko": "퍼셉트론", "en": "perceptron", "ko_def": "입력의 가중합이 문턱을 넘으면 1을 내는 단위.",
+     "en_def": "A unit that outputs 1 when the weighted sum of its inputs crosses a threshold."},
+    {"ko": "활성화 함수", "en": "activation function", "ko_def": "뉴런의 출력을 비선형으로 바꾸는 함수.",
+     "en_def": "A nonlinear function applied to the output of a neuron."},
+    {"ko": "역전파", "en": "backpropagation", "ko_def": "출력에서 입력 쪽으로 기울기를 거꾸로 전하는 계산.",
+     "en_def": "Computing gradients from the output back towards the inputs."},
+]
+SMALL_EXPECTED = {
+    "모델": {"book/chapter-a"},
+    "학습": {"book/chapter-a", "book/chapter-b"},
+    "활성화 함수": {"book/chapter-a", "book/glossary"},
+    "역전파": {"book/chapter-b", "book/glossary"},
+    "perceptron": {"book/chapter-a", "book/glossary"},
+    "dropout": {"book/chapter-b"},
+    "층": {"book/chapter-b"},
+}
+
+
+@pytest.fixture(scope="module")
+def small_book(tmp_path_factory):
+    """A book of four short pages and a generated glossary, built like the real one."""
+    import make_glossary
+
+    book = tmp_path_factory.mktemp("small-book")
+    (book / "book").mkdir()
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")
+    shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
+    for name, (title, ko, en) in SMALL_BOOK.items():
+        (book / name).write_text(f"# {title}\n\n:::{{ko}}\n{ko}\n:::\n\n:::{{en}}\n{en}\n:::\n",
+                                 encoding="utf-8")
+    (book / "book" / "glossary.md").write_text(make_glossary.render(SMALL_GLOSSARY), encoding="utf-8")
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/index\nchapters:\n  - file: book/chapter-a\n"
+        "  - file: book/chapter-b\n  - file: book/chapter-c\n  - file: book/glossary\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--root", str(book)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    with serve(book / "_build" / "html") as base:
+        yield base
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("query", sorted(SMALL_EXPECTED))
+def test_korean_search_on_a_small_book(small_book, browser, query):
+    with open_page(browser) as page:
+        assert search(page, small_book, query) == SMALL_EXPECTED[query]
+
+
+@pytest.mark.slow
+def test_bold_terms_link_to_the_glossary_in_the_reader_language(small_book, browser):
+    with open_page(browser, locale="ko-KR") as page:
+        page.goto(urljoin(small_book, "book/chapter-a.html"))
+        links = page.locator(".lang-ko a.dlbook-term")
+        assert links.count() == 2  # 퍼셉트론 (perceptron), 활성화 함수
+        links.first.click()
+        page.wait_for_load_state()
+        assert urlsplit(page.url).path.endswith("book/glossary.html")
+        target = page.locator(f'[id="{urlsplit(page.url).fragment}"]')
+        assert target.is_visible() and target.inner_text().startswith("퍼셉트론 (perceptron)")
+        page.go_back()
+        page.click(".dlbook-lang-switch")
+        links = page.locator(".lang-en a.dlbook-term")
+        assert links.count() == 2  # perceptron, activation function
+        links.nth(1).click()
+        page.wait_for_load_state()
+        target = page.locator(f'[id="{urlsplit(page.url).fragment}"]')
+        assert target.is_visible()
+        assert target.inner_text().startswith("activation function (활성화 함수)")
