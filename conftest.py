@@ -19,9 +19,18 @@ def _isolate_global_state():
     from dlbook.utils import seed_everything
 
     seed_everything(0)
+    start_dir = os.getcwd()
     yield
     plt.close("all")
     mx.npx.reset_np()
+    try:
+        here = os.getcwd()
+    except FileNotFoundError:
+        here = None
+    if here != start_dir:
+        os.chdir(start_dir)
+        pytest.fail(f"The test left the working directory at {here or 'a deleted folder'}; "
+                    f"it must return to {start_dir}.", pytrace=False)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -389,10 +389,8 @@ class SequenceBatches:
     device : mxnet.Context, optional
         Where the batches are placed (default: the CPU).
 
-    Attributes
-    ----------
-    carries_state : bool
-        True for sequential partitioning.
+    The property ``carries_state`` tells whether row ``b`` of a batch continues
+    row ``b`` of the previous one (true for sequential partitioning).
 
     Examples
     --------

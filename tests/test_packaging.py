@@ -12,7 +12,7 @@ from book_helpers import ROOT
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--wheel-dir", str(out), str(ROOT)], check=True, timeout=600)
+                    "--wheel-dir", str(out), str(ROOT)], check=True, timeout=600, cwd=ROOT)
     wheels = list(out.glob("dlbook-*.whl"))
     assert len(wheels) == 1, wheels
     return wheels[0]
@@ -29,10 +29,10 @@ def test_wheel_holds_the_package_only(wheel):
 @pytest.mark.slow
 def test_wheel_installs_and_imports_in_a_fresh_venv(wheel, tmp_path):
     venv = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, cwd=tmp_path)
     py = venv / "bin" / "python"
     subprocess.run([str(py), "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt"),
-                    str(wheel)], check=True, timeout=900)
+                    str(wheel)], check=True, timeout=900, cwd=tmp_path)
     code = (
         "import dlbook, mxnet as mx\n"
         "net = dlbook.mlp(hidden=4, num_outputs=2); net.initialize()\n"

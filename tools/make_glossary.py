@@ -56,7 +56,10 @@ def render(terms):
         ":::{glossary}",
     ]
     for t in ko_sorted:
-        lines += [f"{t['ko']} ({t['en']})", f"  {t['ko_def']}", ""]
+        # A name that is the same in both languages (MNIST-1D) stands alone in the Korean
+        # list, so the two glossaries never define the same term twice.
+        term = t["ko"] if t["ko"] == t["en"] else f"{t['ko']} ({t['en']})"
+        lines += [term, f"  {t['ko_def']}", ""]
     lines += [":::", "::::", "", "::::{en}", ":::{glossary}"]
     for t in en_sorted:
         lines += [f"{t['en']} ({t['ko']})", f"  {t['en_def']}", ""]
