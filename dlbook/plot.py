@@ -94,6 +94,26 @@ def _font_cache_dir():
         return Path(tempfile.gettempdir()) / "dlbook-fonts"
 
 
+def _restore_bundled_fonts():
+    """Register matplotlib's own fonts (STIX, Computer Modern, ...) where its font list lacks them.
+
+    Matplotlib reads its font list from a cache file in the user's cache
+    folder, shared by every matplotlib on the machine. A cache written by an
+    installation caught half-way through (an upgrade, a removed virtual
+    environment) can lack the bundled fonts; math text then falls back to
+    DejaVu Sans with "Font family ['cmsy10'] not found" warnings. Adding the
+    missing files in place repairs the list for this process.
+    """
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    known = {Path(f.fname).resolve() for f in font_manager.fontManager.ttflist}
+    bundled = Path(mpl.get_data_path()) / "fonts" / "ttf"
+    for path in sorted(bundled.glob("*.ttf")):
+        if path.resolve() not in known:
+            font_manager.fontManager.addfont(str(path))
+
+
 def use_korean_font():
     """Make matplotlib draw Hangul everywhere: in text, tick labels and math text.
 
@@ -128,6 +148,7 @@ def use_korean_font():
             "No Korean font found. Install one: `pip install koreanize-matplotlib` "
             "(ships NanumGothic) or `apt install fonts-nanum`."
         )
+    _restore_bundled_fonts()
     folder = _font_cache_dir()
     for f in files:
         font_manager.fontManager.addfont(str(_with_minus_sign(f, folder)))

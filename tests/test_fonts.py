@@ -7,6 +7,7 @@ import sys
 import warnings
 
 import matplotlib.pyplot as plt
+import pytest
 
 from book_helpers import ROOT, build_book
 from dlbook.plot import use_korean_font
@@ -30,6 +31,28 @@ def test_hangul_minus_and_math_text_have_glyphs(caplog):
     problems = [r.getMessage() for r in caplog.records
                 if "glyph" in r.getMessage().lower() or "not found" in r.getMessage()]
     assert not problems, problems
+
+
+def test_a_font_cache_without_matplotlibs_own_fonts_is_repaired(monkeypatch):
+    """A stale shared cache (written by a half-installed matplotlib) lacks STIX and cm fonts."""
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    data = os.path.realpath(mpl.get_data_path())
+    stale = [f for f in font_manager.fontManager.ttflist
+             if not os.path.realpath(f.fname).startswith(data)]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    font_manager.fontManager._findfont_cached.cache_clear()
+    try:
+        def stix():
+            return font_manager.findfont(font_manager.FontProperties(family="STIXGeneral"),
+                                         fallback_to_default=False)
+        with pytest.raises(ValueError):  # the stale list really lacks it
+            stix()
+        use_korean_font()
+        assert os.path.realpath(stix()).startswith(data)
+    finally:
+        font_manager.fontManager._findfont_cached.cache_clear()
 
 
 def test_without_a_hangul_default_font_the_check_would_fire(caplog):
