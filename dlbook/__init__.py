@@ -51,6 +51,7 @@ from .utils import (  # noqa: E402
     Timer,
     count_parameters,
     derivative,
+    record,
     seed_everything,
     summary,
     try_all_gpus,

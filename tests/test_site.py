@@ -385,6 +385,51 @@ def code_cells(page):
     return "\n".join(shown)
 
 
+def recorded_values(cache_dir):
+    """{(chapter file, key): value} of every number the executed chapters glued (dl.record).
+
+    Read from the executed notebooks in jupyter-cache (the notebooks written to
+    jupyter_execute/ leave the glue outputs out).
+    """
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(cache_dir))
+    values = {}
+    for record in cache.list_cache_records():
+        nb = cache.get_cache_bundle(record.pk).nb
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                book = out.get("metadata", {}).get("scrapbook")
+                if book:
+                    text = out["data"][book["mime_prefix"] + "text/plain"]
+                    values[(Path(record.uri).name, book["name"])] = float(text)
+    return values
+
+
+@pytest.mark.slow
+def test_results_page_shows_the_numbers_the_chapters_recorded(built_book):
+    """Every number pasted on the results page is the one its chapter measured in this build."""
+    assert built_book.returncode == 0
+    recorded = recorded_values(ROOT / "_build" / ".jupyter_cache")
+    source = (ROOT / "book" / "results.md").read_text(encoding="utf-8")
+    refs = re.findall(r"\{glue:text\}`([\w-]+\.md)::(\w+):([^`]+)`", source)
+    assert len(refs) >= 20, refs
+    missing = sorted({(doc, key) for doc, key, _ in refs} - set(recorded))
+    assert not missing, f"results.md pastes values no chapter recorded: {missing}"
+    expected = [format(recorded[(doc, key)], fmt) for doc, key, fmt in refs]
+    page = (SITE / "book" / "results.html").read_text(encoding="utf-8")
+    shown = [html.unescape(t) for t in re.findall(r'<span class="pasted-text">([^<]*)</span>', page)]
+    assert shown == expected
+    # The benchmark table: one row per run, in each language.
+    runs = json.loads((ROOT / "bench" / "results.json").read_text())["results"]
+    body = re.findall(r'<div class="benchmark-results[^"]*">(.*?)</table>', page, re.S)
+    assert len(body) == 2, "expected the Korean and the English benchmark table"
+    for table in body:
+        assert len(re.findall(r"<tr", table)) == len(runs) + 1
+        for run in runs:
+            assert f"{run['examples_per_s']:,}" in table
+
+
 @pytest.mark.slow
 def test_chapters_that_plot_show_their_figures(built_book):
     """A chapter whose code draws shows SVG figures (none vanish, e.g. to a non-inline backend)."""

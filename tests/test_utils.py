@@ -245,3 +245,40 @@ BAD_INPUTS = [
 def test_bad_input_raises_a_clear_error(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+# ------------------------------------------------------------------ record
+def test_record_returns_the_value_as_a_float():
+    assert utils.record("softmax_accuracy", onp.float32(0.5)) == 0.5
+    assert utils.record("ppl", mx.np.array([3.25])) == 3.25
+    assert type(utils.record("n", 7)) is float
+
+
+@pytest.mark.parametrize("name", ["", "two words", "1st", "a-b", None, 3])
+def test_record_rejects_a_bad_name(name):
+    with pytest.raises(ValueError, match="`name`"):
+        utils.record(name, 1.0)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.9", True, None, onp.ones(3)])
+def test_record_rejects_a_value_that_is_not_a_finite_number(value):
+    with pytest.raises(ValueError, match="`value` as a finite number"):
+        utils.record("accuracy", value)
+
+
+def test_record_in_a_kernel_glues_the_value_for_other_pages(tmp_path):
+    """In Jupyter (as in the book's build) the value is glued, hidden, for MyST-NB to paste."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import dlbook as dl\nx = dl.record('test_accuracy', 0.8125)")])
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = nb.cells[0].outputs
+    glued = [o for o in outputs if o.get("metadata", {}).get("scrapbook", {}).get("name")]
+    assert len(glued) == 1, outputs
+    scrapbook = glued[0].metadata.scrapbook
+    assert scrapbook.name == "test_accuracy"
+    assert float(glued[0].data[scrapbook.mime_prefix + "text/plain"]) == 0.8125
+    assert not [o for o in outputs if o.output_type == "stream"]  # nothing shown on the page

@@ -1,0 +1,63 @@
+"""The benchmark table of the measured-results page (book/_ext/results_page.py)."""
+import json
+import sys
+
+import pytest
+
+from book_helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import results_page  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def test_the_committed_benchmark_renders_one_row_per_run_in_both_languages():
+    report = results_page.load_results(RESULTS)
+    for lang, header in [("ko", "| 모델 | 학습 루프 |"), ("en", "| model | loop |")]:
+        lines = results_page.markdown_table(report, lang)
+        table = [line for line in lines if line.startswith("| ")]
+        assert table[0].startswith(header)
+        rows = table[2:]  # after the header and its rule
+        assert len(rows) == len(report["results"])
+        for line, result in zip(rows, report["results"]):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            assert cells[2] == f"{result['examples_per_s']:,}"
+            assert cells[3] == f"{result['vs_hand_loop']:.2f}×"
+            assert cells[4] == f"{result['test_accuracy']:.4f}"
+        assert any(f"{report['matmul_peak_gflops']:.1f} GFLOP/s" in line for line in lines)
+    assert {r["loop"] for r in report["results"]} >= {"dlbook", "hand", "d2l"}
+
+
+def test_a_missing_results_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(results_page.BenchmarkError, match="bench/train_bench.py"):
+        results_page.load_results(tmp_path / "results.json")
+
+
+def test_broken_or_incomplete_results_are_named(tmp_path):
+    path = tmp_path / "results.json"
+    path.write_text("{not json")
+    with pytest.raises(results_page.BenchmarkError, match="not valid JSON"):
+        results_page.load_results(path)
+    path.write_text(json.dumps({"machine": {}, "results": []}))
+    with pytest.raises(results_page.BenchmarkError, match="matmul_peak_gflops"):
+        results_page.load_results(path)
+    report = json.loads(RESULTS.read_text())
+    del report["results"][1]["examples_per_s"]
+    path.write_text(json.dumps(report))
+    with pytest.raises(results_page.BenchmarkError, match="result 1 lacks examples_per_s"):
+        results_page.load_results(path)
+
+
+class _Env:
+    def __init__(self, metadata):
+        self.metadata = metadata
+
+
+def test_the_results_page_is_reread_whenever_another_page_changed():
+    env = _Env({"book/results": {"_uses_glued_results": True}, "book/cnn": {}})
+    assert results_page.reread_results_pages(None, env, set(), {"book/cnn"}, set()) == ["book/results"]
+    assert results_page.reread_results_pages(None, env, set(), set(), set()) == []
+    # Already being re-read: not listed twice.
+    assert results_page.reread_results_pages(None, env, set(), {"book/results"}, set()) == []
