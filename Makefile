@@ -1,12 +1,13 @@
 # dlbook: build the book, run the tests.
 #   make book   create .venv, install everything, execute every chapter, write _build/html
 #   make test   create .venv, install everything, run unit tests, doctests and the executed book
+#   make bench  the training benchmark (minutes, on an idle machine): bench/results.{json,md}
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test serve wheel clean constraints
+.PHONY: book test serve bench wheel clean constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] <= (3, 11), "MXNet 1.9.1 needs Python <= 3.11 (numpy<1.24)"' \
@@ -26,6 +27,10 @@ test: $(STAMP)
 serve: book
 	@echo "Serving _build/html at http://127.0.0.1:8000 (Ctrl-C to stop)"
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory _build/html 8000
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
+	$(BIN)/python bench/train_bench.py --repeats 3
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .

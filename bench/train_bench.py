@@ -11,7 +11,7 @@ softmax regression, the 256-unit MLP and the classic LeNet with
   (d) an equivalent PyTorch eager loop (CPU, as many threads as cores), if
       torch is installed (`pip install -e '.[bench]'`),
 and reports training examples/s (epochs after the first, which pays one-off
-costs), final test accuracy, achieved GFLOP/s against the machine's measured
+costs; with --repeats N the median of N interleaved runs), final test accuracy, achieved GFLOP/s against the machine's measured
 float32 matrix-multiply peak, and each result relative to loop (b).
 Writes <out>.json and <out>.md.
 """
@@ -59,6 +59,20 @@ def matmul_peak(n=1024, repeats=20):
     return best
 
 
+def loader_speed(X, y, epochs=5):
+    """Examples/s of dlbook's ArrayLoader alone: shuffle, gather and slice batches, no training."""
+    loader = dl.ArrayLoader(X, y, batch_size=BATCH, shuffle=True, seed=0, device=mx.cpu())
+    best = 0.0
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for xb, yb in loader:
+            pass
+        xb.wait_to_read()
+        yb.wait_to_read()
+        best = max(best, len(X) / (time.perf_counter() - start))
+    return best
+
+
 def build(model):
     if model == "softmax":
         return dl.mlp(hidden=(), num_outputs=10)
@@ -88,7 +102,8 @@ def run_dlbook(model, data, epochs):
     return len(X) * len(seconds) / sum(seconds), correct / len(Xt)
 
 
-def run_hand_loop(model, data, epochs, hybridize=True, sync_every_batch=False):
+def run_hand_loop(model, data, epochs, hybridize=True, sync_every_batch=False,
+                  static_shape=False, backend=None):
     dl.seed_everything(0)
     npx.set_np()
     (X, y), (Xt, yt) = data
@@ -97,8 +112,12 @@ def run_hand_loop(model, data, epochs, hybridize=True, sync_every_batch=False):
     net.initialize(init.Normal(0.01) if model != "lenet" else init.Xavier())
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     if hybridize:
-        net.hybridize(static_alloc=True)
-        loss.hybridize(static_alloc=True)
+        options = dict(static_alloc=True, static_shape=static_shape)
+        if backend:  # a subgraph backend such as oneDNN's ('MKLDNN' in MXNet 1.x)
+            net.optimize_for(Xd[:BATCH], backend=backend, **options)
+        else:
+            net.hybridize(**options)
+        loss.hybridize(**options)
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LEARNING_RATES[model]})
     rng = onp.random.default_rng(0)
     times = []
@@ -177,14 +196,29 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="dlbook training benchmark")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (first is warm-up)")
     parser.add_argument("--models", default="softmax,mlp,lenet")
+    parser.add_argument("--loops", default="dlbook,hand,d2l,pytorch",
+                        help="which of dlbook, hand, d2l, pytorch to run")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each loop, interleaved; the median speed is reported")
+    parser.add_argument("--static-shape", action="store_true",
+                        help="hand loop: hybridize with static_shape=True as well")
+    parser.add_argument("--backend", default=None,
+                        help="hand loop: optimize_for this subgraph backend (e.g. MKLDNN)")
     parser.add_argument("--out", default=str(Path(__file__).with_name("results")))
     args = parser.parse_args(argv)
     if args.epochs < 2:
         parser.error("--epochs must be at least 2 (the first epoch is warm-up)")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    loops = args.loops.split(",")
+    unknown = set(loops) - {"dlbook", "hand", "d2l", "pytorch"}
+    if unknown or "hand" not in loops:
+        parser.error(f"--loops: expected names from dlbook, hand, d2l, pytorch including hand, got {args.loops}")
     start = time.perf_counter()
     train, test = dl.load_fashion_mnist(as_arrays=True)
     load_seconds = time.perf_counter() - start
     peak = matmul_peak()
+    loader_rate = loader_speed(train[0].reshape(-1, 784), train[1])
     try:
         import torch  # noqa: F401
         have_torch = True
@@ -192,23 +226,35 @@ def main(argv=None):
         have_torch = False
     runners = {
         "dlbook": lambda m, d: run_dlbook(m, d, args.epochs),
-        "hand": lambda m, d: run_hand_loop(m, d, args.epochs),
+        "hand": lambda m, d: run_hand_loop(m, d, args.epochs, static_shape=args.static_shape,
+                                           backend=args.backend),
         "d2l": lambda m, d: run_hand_loop(m, d, args.epochs, hybridize=False, sync_every_batch=True),
     }
     if have_torch:
         runners["pytorch"] = lambda m, d: run_torch(m, d, args.epochs)
+    runners = {name: run for name, run in runners.items() if name in loops}
     results = []
     for model in args.models.split(","):
         shape = (-1, 784) if model != "lenet" else (-1, 1, 28, 28)
         data = ((train[0].reshape(shape), train[1]), (test[0].reshape(shape), test[1]))
-        for name, run in runners.items():
-            speed, acc = run(model, data)
+        speeds = {name: [] for name in runners}
+        accuracies = {}
+        for r in range(args.repeats):
+            # Interleaved, and in a rotated order each round, so that no loop always runs
+            # first (or right after PyTorch) and slow drifts of the machine hit all alike.
+            names = list(runners)
+            names = names[r % len(names):] + names[:r % len(names)]
+            for name in names:
+                speed, accuracies[name] = runners[name](model, data)
+                speeds[name].append(speed)
+                print(f"{model:8s} {name:8s} {speed:10.0f} ex/s  acc {accuracies[name]:.4f}", flush=True)
+        for name in runners:
+            speed = float(onp.median(speeds[name]))
             gflops = speed * flops_per_example(model) / 1e9
             results.append({"model": model, "loop": name, "examples_per_s": round(speed),
-                            "test_accuracy": round(acc, 4), "gflops": round(gflops, 2),
+                            "runs_examples_per_s": [round(v) for v in speeds[name]],
+                            "test_accuracy": round(accuracies[name], 4), "gflops": round(gflops, 2),
                             "fraction_of_peak": round(gflops / peak, 4)})
-            print(f"{model:8s} {name:8s} {speed:10.0f} ex/s  acc {acc:.4f}  "
-                  f"{gflops:6.2f} GFLOP/s", flush=True)
     base = {r["model"]: r["examples_per_s"] for r in results if r["loop"] == "hand"}
     for r in results:
         r["vs_hand_loop"] = round(r["examples_per_s"] / base[r["model"]], 3)
@@ -219,13 +265,19 @@ def main(argv=None):
                     "omp_num_threads": os.environ.get("OMP_NUM_THREADS")},
         "matmul_peak_gflops": round(peak, 1),
         "fashion_mnist_load_seconds": round(load_seconds, 2),
-        "epochs": args.epochs, "batch_size": BATCH, "results": results,
+        "loader_examples_per_s": round(loader_rate),
+        "epochs": args.epochs, "batch_size": BATCH, "repeats": args.repeats,
+        "hand_loop_options": {"static_shape": args.static_shape, "backend": args.backend},
+        "env": {k: v for k, v in sorted(os.environ.items()) if k.startswith(("MXNET_", "OMP_"))},
+        "results": results,
     }
     out = Path(args.out)
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"Machine: {report['machine']['cpu_count']} cores, {report['machine']['processor']}, "
              f"MXNet {mx.__version__}; float32 matmul peak {peak:.1f} GFLOP/s; "
-             f"Fashion-MNIST loads in {load_seconds:.2f} s.", "",
+             f"Fashion-MNIST loads in {load_seconds:.2f} s; the loader alone gives "
+             f"{loader_rate:,.0f} examples/s. Median of {args.repeats} interleaved "
+             f"run(s) per loop.", "",
              "| model | loop | examples/s | vs. hand loop | test accuracy | GFLOP/s | of peak |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for r in results:

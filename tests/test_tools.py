@@ -114,3 +114,77 @@ def test_committed_glossary_is_up_to_date():
     if not make_glossary.SOURCE_DIR.is_dir():
         pytest.fail("book/_glossary/ is missing")
     assert make_glossary.main(["--check"]) == 0, "run tools/make_glossary.py and commit"
+
+
+# ------------------------------------------------------------- build budget
+TINY_PAGE = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# 장 {title} (Chapter {title})
+
+:::{{ko}}
+한국어 문단.
+:::
+
+:::{{en}}
+An English paragraph.
+:::
+
+```{{code-cell}} ipython3
+:tags: [remove-input]
+print("{title}", 6 * 7)
+```
+"""
+
+
+def test_budget_probes_edit_prose_and_the_first_code_cell(tmp_path):
+    import build_budget
+
+    page = tmp_path / "page.md"
+    page.write_text(TINY_PAGE.format(title="A"), encoding="utf-8")
+    build_budget.edit_code(page)
+    text = page.read_text(encoding="utf-8")
+    assert ':tags: [remove-input]\n_budget_probe = 1\nprint("A", 6 * 7)' in text
+    build_budget.edit_prose(page)
+    assert check_bilingual.check_text(page.read_text(encoding="utf-8"), "page.md") == []
+    empty = tmp_path / "empty.md"
+    empty.write_text("# no code\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="no code cell"):
+        build_budget.edit_code(empty)
+
+
+@pytest.mark.slow
+def test_rebuild_executes_only_the_chapter_whose_code_changed(tmp_path):
+    """The cache behaviour the build budget relies on, on a book of two small chapters."""
+    import build_budget
+
+    book = tmp_path / "tiny"
+    (book / "book").mkdir(parents=True)
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")
+    shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
+    shutil.copytree(ROOT / "tools", book / "tools")
+    (book / "book" / "index.md").write_text("# 색인 (Index)\n\n:::{ko}\n처음.\n:::\n\n:::{en}\nStart.\n:::\n",
+                                            encoding="utf-8")
+    for name in ("alpha", "beta"):
+        (book / "book" / f"{name}.md").write_text(TINY_PAGE.format(title=name), encoding="utf-8")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: book/index\nchapters:\n"
+                                   "  - file: book/alpha\n  - file: book/beta\n")
+    _, first = build_budget.build(book)
+    assert sorted(first["executed"]) == ["book/alpha.md", "book/beta.md"]
+    build_budget.edit_prose(book / "book" / "beta.md")
+    _, prose = build_budget.build(book)
+    assert prose["executed"] == []
+    assert "A budget probe sentence." in (book / "_build" / "html" / "book" / "beta.html").read_text()
+    build_budget.edit_code(book / "book" / "beta.md")
+    _, code = build_budget.build(book)
+    assert code["executed"] == ["book/beta.md"]

@@ -9,7 +9,8 @@ Steps:
 2. Run `jupyter-book build` with warnings as errors. A failing cell stops the
    build with the chapter, the cell and the traceback in the output.
 3. Fail if any figure lacked a glyph (a Hangul character drawn as a box).
-4. Print each chapter's execution time and the total.
+4. Print each chapter's execution time, whether this build executed it or took
+   it from the cache, and the totals; write them to _build/execution-times.json.
 """
 import argparse
 import hashlib
@@ -89,20 +90,37 @@ def failed_chapters(log_path):
     return failed
 
 
-def execution_times(build_dir):
-    """{notebook path: seconds} from the jupyter-cache records."""
+def _records(build_dir):
     cache_dir = Path(build_dir) / ".jupyter_cache"
     if not cache_dir.exists():
-        return {}
+        return []
     from jupyter_cache import get_cache
 
+    return get_cache(str(cache_dir)).list_cache_records()
+
+
+def execution_times(build_dir):
+    """{notebook path: seconds} from the jupyter-cache records."""
     times = {}
-    cache = get_cache(str(cache_dir))
-    for record in cache.list_cache_records():
+    for record in _records(build_dir):
         seconds = (record.data or {}).get("execution_seconds")
         if seconds is not None:
             times[Path(record.uri).resolve()] = float(seconds)
     return times
+
+
+def executed_since(build_dir, since):
+    """Notebooks executed (not taken from the cache) after the POSIX time ``since``."""
+    from datetime import timezone
+
+    executed = []
+    for record in _records(build_dir):
+        created = record.created
+        if created.tzinfo is None:  # jupyter-cache stores naive UTC times
+            created = created.replace(tzinfo=timezone.utc)
+        if created.timestamp() >= since:
+            executed.append(Path(record.uri).resolve())
+    return sorted(executed)
 
 
 def main(argv=None):
@@ -120,6 +138,7 @@ def main(argv=None):
     if invalidate_stale_cache(build_dir, fingerprint(ROOT)):
         print("dlbook or its dependencies changed: the execution cache was cleared.")
     start = time.perf_counter()
+    started_at = time.time() - 1  # jupyter-cache keeps whole seconds
     log_path = build_dir / "build.log"
     jb = Path(sys.executable).parent / "jupyter-book"
     if not jb.exists():
@@ -152,17 +171,24 @@ def main(argv=None):
         problems.append("Chapters whose execution failed (cell and traceback above):\n  "
                         + "\n  ".join(failed))
     times = execution_times(build_dir)
-    report = {"wall_seconds": round(elapsed, 1), "ok": not problems, "chapters": {}}
+
+    def name(path):
+        try:
+            return str(path.relative_to(root))
+        except ValueError:
+            return str(path)
+
+    executed = [name(p) for p in executed_since(build_dir, started_at)]
+    report = {"wall_seconds": round(elapsed, 1), "ok": not problems, "chapters": {},
+              "executed": executed}
     if times:
         print("\nChapter execution times (jupyter-cache):")
         for path, seconds in sorted(times.items(), key=lambda kv: str(kv[0])):
-            try:
-                name = path.relative_to(root)
-            except ValueError:
-                name = path
-            print(f"  {seconds:7.1f} s  {name}")
-            report["chapters"][str(name)] = round(seconds, 2)
+            how = "executed" if name(path) in executed else "cached"
+            print(f"  {seconds:7.1f} s  {name(path)}  ({how})")
+            report["chapters"][name(path)] = round(seconds, 2)
         print(f"  {sum(times.values()):7.1f} s  total execution")
+    print(f"Executed in this build: {len(executed)} chapter(s); the others came from the cache.")
     print(f"Book build took {elapsed:.1f} s (wall time).")
     (build_dir / "execution-times.json").write_text(json.dumps(report, indent=2) + "\n")
     if problems:
