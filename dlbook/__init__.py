@@ -3,22 +3,30 @@
 Everything the book uses more than once lives here: data loaders, Gluon
 models, a trainer with callbacks, plotting with Korean fonts, and utilities.
 
-Importing dlbook changes no global state except one default: when
-``OMP_NUM_THREADS`` is unset and MXNet has not been imported yet, it is set to
-the number of CPU cores (MXNet otherwise starts only half of them, which makes
-training up to 60 % slower on a 2-core machine), and ``OMP_WAIT_POLICY`` to
-``PASSIVE`` (idle threads sleep rather than spin, which keeps training fast when
-other processes share the cores).
+Importing dlbook changes no global state except OpenMP defaults, and only while
+MXNet has not been imported yet and the user has not set them:
+
+- ``OMP_NUM_THREADS`` becomes the number of CPU cores (MXNet otherwise starts
+  only half of them, which makes training up to 60 % slower on a 2-core machine);
+- ``OMP_WAIT_POLICY=ACTIVE`` with ``GOMP_SPINCOUNT=300000``: a thread that runs
+  out of work spins briefly (a few milliseconds at most) before it sleeps. MXNet
+  starts an OpenMP region for nearly every operator, and threads that sleep at
+  once (``PASSIVE``) have to be woken for each: on an idle 2-core machine that
+  made training 1.5-2x slower (bench/options.md). Unbounded spinning
+  (``ACTIVE`` alone) is faster still but keeps an idle process, such as a
+  notebook kernel after training, burning a core forever.
 """
 import os as _os
 import sys as _sys
 
 if "mxnet" not in _sys.modules:
     _os.environ.setdefault("OMP_NUM_THREADS", str(_os.cpu_count() or 1))
-    # Idle OpenMP threads sleep instead of spinning: with spinning, a second busy
-    # process on the machine (another kernel, a distributed worker) slowed
-    # training by up to 100x here.
-    _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+        # Bounded spinning (libgomp, which MXNet uses): fast between operators, and
+        # idle threads still go to sleep. `dlbook launch` sets PASSIVE for processes
+        # that share one machine's cores.
+        _os.environ["OMP_WAIT_POLICY"] = "ACTIVE"
+        _os.environ["GOMP_SPINCOUNT"] = "300000"
 
 from . import (  # noqa: E402
     callbacks, checkpoint, data, datasets, distributed, download, launch, metrics, models, optim,

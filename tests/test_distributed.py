@@ -272,6 +272,7 @@ def test_plan_on_this_machine_uses_the_loopback_and_shares_the_cores(monkeypatch
         assert proc.env["DMLC_PS_ROOT_URI"] == proc.env["DMLC_NODE_HOST"] == "127.0.0.1"
         assert proc.env["DMLC_ROLE"] == proc.role and proc.env["PS_VERBOSE"] == "2"
         assert proc.env["OMP_NUM_THREADS"] == ("4" if proc.role == "worker" else "1")
+        assert proc.env["OMP_WAIT_POLICY"] == "PASSIVE"  # no spinning on shared cores
         assert proc.env["PYTHONUNBUFFERED"] == "1"
     assert procs[0].argv == [sys.executable, "-c", "import mxnet"]
     assert procs[-1].argv == ["python", "train.py"]

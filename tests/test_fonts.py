@@ -4,6 +4,7 @@ import logging
 import os
 import subprocess
 import sys
+import textwrap
 import warnings
 
 import matplotlib.pyplot as plt
@@ -97,13 +98,39 @@ def test_build_check_catches_both_kinds_of_missing_glyph_messages(tmp_path):
     assert len(found) == 2 and all(f.startswith("chapter.ipynb cell 0") for f in found)
 
 
+OMP_VARS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def _omp_after_import(**env_extra):
+    code = "import os, dlbook; print(*(os.environ.get(k, '-') for k in %r))" % (OMP_VARS,)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    env.update(env_extra)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120, check=True).stdout.split()
+
+
 def test_omp_defaults_are_set_before_mxnet_loads():
-    code = "import os, dlbook; print(os.environ['OMP_NUM_THREADS'], os.environ['OMP_WAIT_POLICY'])"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMP_")}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=120, check=True).stdout.split()
-    assert out == [str(os.cpu_count()), "PASSIVE"]
-    env["OMP_NUM_THREADS"] = "1"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         cwd=ROOT, timeout=120, check=True).stdout.split()
-    assert out[0] == "1"  # a user's own setting wins
+    assert _omp_after_import() == [str(os.cpu_count()), "ACTIVE", "300000"]
+    assert _omp_after_import(OMP_NUM_THREADS="1")[0] == "1"  # a user's own setting wins
+    assert _omp_after_import(OMP_WAIT_POLICY="PASSIVE")[1:] == ["PASSIVE", "-"]
+    assert _omp_after_import(GOMP_SPINCOUNT="0")[1:] == ["-", "0"]
+
+
+def test_an_idle_process_does_not_keep_its_threads_spinning():
+    """Bounded spinning: after the work is done the OpenMP threads sleep, using no CPU."""
+    code = textwrap.dedent("""
+        import resource, time
+        import dlbook, mxnet as mx
+        a = mx.np.ones((500, 500))
+        for _ in range(20):
+            mx.np.exp(a @ a).wait_to_read()      # parallel regions on every core
+        time.sleep(0.5)
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        time.sleep(2)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        print(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+        """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    cpu = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env=env, cwd=ROOT, timeout=120, check=True).stdout)
+    assert cpu < 0.2, f"{cpu:.2f} CPU seconds used in 2 s of idleness"
