@@ -91,8 +91,8 @@ def markdown_table(report, lang):
                      else f"- The data loader alone, without training: {rate} examples/s")
     if report.get("repeats", 1) > 1:
         n = report["repeats"]
-        lines.append(f"- 학습 루프마다 {n}번씩 번갈아 실행한 값의 중앙값" if ko
-                     else f"- Median of {n} interleaved runs of each loop")
+        lines.append(f"- 학습 루프마다 {n}번씩 번갈아 실행해 가장 빠른 에포크로 잼" if ko
+                     else f"- Best epoch of {n} interleaved runs of each loop")
     col = 0 if ko else 1
     lines += ["", "| " + " | ".join(c[col] for c in COLUMNS) + " |",
               "| " + " | ".join("---" if c[2] in ("model", "loop") else "---:" for c in COLUMNS) + " |"]
