@@ -20,10 +20,10 @@ os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
 import dlbook as dl  # noqa: E402
 import mxnet as mx  # noqa: E402
-from mxnet import autograd, gluon, init, npx  # noqa: E402
+from mxnet import gluon, init, npx  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_bench import BATCH, LEARNING_RATES, build  # noqa: E402
+from train_bench import BATCH, LEARNING_RATES, build, hand_epoch  # noqa: E402
 
 
 def operator_times(stats):
@@ -50,15 +50,7 @@ def profile_model(model, X, y, folder):
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LEARNING_RATES[model]})
 
     def epoch():
-        total = None
-        for i in range(0, len(X), BATCH):
-            xb, yb = Xd[i:i + BATCH], yd[i:i + BATCH]
-            with autograd.record():
-                l = loss(net(xb), yb)
-            l.backward()
-            trainer.step(xb.shape[0])
-            total = l.sum() if total is None else total + l.sum()
-        total.item()
+        hand_epoch(net, loss, trainer, ((Xd[i:i + BATCH], yd[i:i + BATCH]) for i in range(0, len(X), BATCH)))
         npx.waitall()
 
     epoch()  # warm-up: graph building, memory planning, oneDNN primitive creation

@@ -87,6 +87,18 @@ def build(model):
     return dl.lenet()  # classic: sigmoid, average pooling
 
 
+def hand_epoch(net, loss, trainer, batches):
+    """One epoch of the hand-written loop over (X, y) batches, synchronizing once at the end."""
+    total = None
+    for xb, yb in batches:
+        with autograd.record():
+            l = loss(net(xb), yb)
+        l.backward()
+        trainer.step(xb.shape[0])
+        total = l.sum() if total is None else total + l.sum()
+    total.item()
+
+
 def accuracy(net, X, y):
     correct = 0
     for i in range(0, len(X), 1000):

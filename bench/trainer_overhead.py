@@ -16,10 +16,10 @@ from pathlib import Path
 
 import dlbook as dl
 import mxnet as mx
-from mxnet import autograd, gluon, init, npx
+from mxnet import gluon, init, npx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_bench import BATCH, LEARNING_RATES, build  # noqa: E402
+from train_bench import BATCH, LEARNING_RATES, build, hand_epoch  # noqa: E402
 
 
 def measure(model, X, y, epochs):
@@ -36,17 +36,8 @@ def measure(model, X, y, epochs):
     loss.hybridize(static_alloc=True)
     sgd = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": LEARNING_RATES[model]})
 
-    def hand_epoch():
-        total = None
-        for xb, yb in loader:
-            with autograd.record():
-                l = loss(net(xb), yb)
-            l.backward()
-            sgd.step(xb.shape[0])
-            total = l.sum() if total is None else total + l.sum()
-        total.item()
-
-    loops = {"dlbook": lambda: trainer._train_epoch(loader, [], False), "hand": hand_epoch}
+    loops = {"dlbook": lambda: trainer._train_epoch(loader, [], False),
+             "hand": lambda: hand_epoch(net, loss, sgd, loader)}
     for run in loops.values():  # warm-up epochs
         run()
     times = {name: [] for name in loops}

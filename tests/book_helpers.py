@@ -10,6 +10,20 @@ sys.path.insert(0, str(ROOT / "tools"))
 import build_book  # noqa: E402  (tools/ is not a package)
 import check_bilingual  # noqa: E402
 
+#: The front matter that makes a MyST Markdown file a notebook for the python3 kernel.
+NOTEBOOK_HEADER = """\
+---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 def toc_files():
     """Every page listed in _toc.yml, as paths relative to the root, without suffix."""

@@ -8,12 +8,11 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 
-from book_helpers import ROOT, build_book, check_bilingual, has_code, source, toc_files
+from book_helpers import NOTEBOOK_HEADER, ROOT, build_book, check_bilingual, has_code, source, toc_files
 
 PAGES = toc_files()
 CODE_PAGES = [p for p in PAGES if has_code(p)]
@@ -113,19 +112,7 @@ def _tiny_book(tmp_path, cells, timeout=None):
     shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")
     shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
     (book / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
-    header = textwrap.dedent("""\
-        ---
-        jupytext:
-          text_representation:
-            extension: .md
-            format_name: myst
-        kernelspec:
-          display_name: Python 3
-          language: python
-          name: python3
-        ---
-        # 고장 난 장 (Broken Chapter)
-        """)
+    header = NOTEBOOK_HEADER + "# 고장 난 장 (Broken Chapter)\n"
     body = "".join(f"\n```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
     (book / "book" / "broken.md").write_text(header + body, encoding="utf-8")
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"),

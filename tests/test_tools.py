@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from book_helpers import ROOT, build_book, check_bilingual
+from book_helpers import NOTEBOOK_HEADER, ROOT, build_book, check_bilingual
 
 GOOD = """\
 # 활성화 함수 (Activation Functions)
@@ -117,18 +117,7 @@ def test_committed_glossary_is_up_to_date():
 
 
 # ------------------------------------------------------------- build budget
-TINY_PAGE = """\
----
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+TINY_PAGE = NOTEBOOK_HEADER + """
 # 장 {title} (Chapter {title})
 
 :::{{ko}}
