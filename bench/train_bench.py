@@ -143,22 +143,19 @@ def run_hand_loop(model, data, epochs, hybridize=True, sync_every_batch=False,
         start = time.perf_counter()
         order = mx.np.array(rng.permutation(len(X)), dtype="int64")
         Xs, ys = mx.np.take(Xd, order, axis=0), mx.np.take(yd, order, axis=0)
-        total = None
-        metric = dl.Accumulator(3)
-        for i in range(0, len(X), BATCH):
-            xb, yb = Xs[i:i + BATCH], ys[i:i + BATCH]
-            with autograd.record():
-                out = net(xb)
-                l = loss(out, yb)
-            l.backward()
-            trainer.step(xb.shape[0])
-            if sync_every_batch:  # d2l style: float() forces a host sync per batch
+        batches = ((Xs[i:i + BATCH], ys[i:i + BATCH]) for i in range(0, len(X), BATCH))
+        if sync_every_batch:  # d2l style: float() forces a host sync per batch
+            metric = dl.Accumulator(3)
+            for xb, yb in batches:
+                with autograd.record():
+                    out = net(xb)
+                    l = loss(out, yb)
+                l.backward()
+                trainer.step(xb.shape[0])
                 metric.add(float(l.sum()), float((out.argmax(axis=1).astype("int32") == yb).sum()),
                            xb.shape[0])
-            else:
-                total = l.sum() if total is None else total + l.sum()
-        if total is not None:
-            total.item()  # one synchronization per epoch
+        else:
+            hand_epoch(net, loss, trainer, batches)  # one synchronization per epoch
         npx.waitall()
         times.append(time.perf_counter() - start)
     npx.reset_np()

@@ -428,7 +428,8 @@ def _plan(command, num_workers, num_servers, hosts, port, env, python, verbose, 
             # Share the cores: MXNet would start one OpenMP thread per core in every process.
             threads = max(1, (os.cpu_count() or 1) // num_workers) if role == "worker" else 1
             variables["OMP_NUM_THREADS"] = str(threads)
-            # Processes that share the cores must not spin while they wait.
+            # Processes that share the cores must not spin while they wait. GOMP_SPINCOUNT
+            # is set too: an inherited one (dlbook's default) would override the policy.
             variables["OMP_WAIT_POLICY"] = "PASSIVE"
             variables["GOMP_SPINCOUNT"] = "0"
         variables.update(env)  # the caller's variables win
