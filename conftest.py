@@ -16,7 +16,7 @@ def _isolate_global_state():
     import matplotlib.pyplot as plt
     import mxnet as mx
 
-    from dlbook.utils import seed_everything
+    from dlbook.mxnet.utils import seed_everything
 
     seed_everything(0)
     start_dir = os.getcwd()

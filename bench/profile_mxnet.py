@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
-import dlbook as dl  # noqa: E402
+from dlbook import mxnet as dl  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import gluon, init, npx  # noqa: E402
 

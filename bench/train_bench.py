@@ -33,7 +33,7 @@ os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
 import numpy as onp  # noqa: E402
 
-import dlbook as dl  # noqa: E402
+from dlbook import mxnet as dl  # noqa: E402
 import mxnet as mx  # noqa: E402
 from mxnet import autograd, gluon, init, npx  # noqa: E402
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import dlbook as dl
+from dlbook import mxnet as dl
 import mxnet as mx
 from mxnet import gluon, init, npx
 

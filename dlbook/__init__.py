@@ -1,80 +1,38 @@
 """dlbook: the companion package of a bilingual (Korean/English) deep-learning book.
 
-Everything the book uses more than once lives here: data loaders, Gluon
-models, a trainer with callbacks, plotting with Korean fonts, and utilities.
+``import dlbook`` gives the framework-neutral core: data as NumPy arrays,
+splits and scaling, metrics, plotting with Korean fonts, downloads, callbacks
+and the checkpoint file format. It imports no deep-learning framework.
 
-Importing dlbook changes no global state except OpenMP defaults, and only while
-MXNet has not been imported yet and the user has not set them:
+The book's code uses one of two layers with the same public names::
 
-- ``OMP_NUM_THREADS`` becomes the number of CPU cores (MXNet otherwise starts
-  only half of them, which makes training up to 60 % slower on a 2-core machine);
-- ``OMP_WAIT_POLICY=ACTIVE`` with ``GOMP_SPINCOUNT=300000``: a thread that runs
-  out of work spins briefly (a few milliseconds at most) before it sleeps. MXNet
-  starts an OpenMP region for nearly every operator, and threads that sleep at
-  once (``PASSIVE``) have to be woken for each: on an idle 2-core machine that
-  made training 1.5-2x slower (bench/options.md). Unbounded spinning
-  (``ACTIVE`` alone) is faster still but keeps an idle process, such as a
-  notebook kernel after training, burning a core forever.
+    from dlbook import mxnet as dl   # MXNet Gluon (Python <= 3.11): pip install "dlbook[mxnet]"
+    from dlbook import torch as dl   # PyTorch: pip install "dlbook[torch]"
+
+Each layer also offers every name of the core, so ``dl.plot_lines`` works with either.
 """
-import os as _os
-import sys as _sys
+__version__ = "0.2.0"
 
-if "mxnet" not in _sys.modules:
-    _os.environ.setdefault("OMP_NUM_THREADS", str(_os.cpu_count() or 1))
-    if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
-        # Bounded spinning (libgomp, which MXNet uses): fast between operators, and
-        # idle threads still go to sleep. `dlbook launch` sets PASSIVE for processes
-        # that share one machine's cores.
-        _os.environ["OMP_WAIT_POLICY"] = "ACTIVE"
-        _os.environ["GOMP_SPINCOUNT"] = "300000"
-
-from . import (  # noqa: E402
-    callbacks, checkpoint, data, datasets, distributed, download, launch, metrics, models, optim,
-    plot, regularization, sequence, train, utils,
-)
+from . import callbacks, download, launch, optim, plot  # noqa: E402
+from ._framework import available as available_frameworks  # noqa: E402
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
-from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from .data import ArrayLoader, load_array, one_hot, scale, train_val_split  # noqa: E402
-from .datasets import (  # noqa: E402
-    FASHION_MNIST_LABELS,
-    load_fashion_mnist,
-    load_mnist1d,
-    load_sklearn,
-    load_time_series,
-    synthetic_linear,
-    xor_data,
-)
-from .models import lenet, mlp  # noqa: E402
-from .plot import (  # noqa: E402
-    plot_lines,
-    plot_function,
-    plot_history,
-    show_images,
-    use_korean_font,
-)
-from .session import setup  # noqa: E402
-from .train import History, Trainer  # noqa: E402
-from .utils import (  # noqa: E402
-    Accumulator,
-    Timer,
-    count_parameters,
-    derivative,
-    record,
-    seed_everything,
-    summary,
-    try_all_gpus,
-    try_gpu,
-)
-
-__version__ = "0.1.0"
+from .plot import plot_function, plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
 
 __all__ = [
-    "Accumulator", "ArrayLoader", "Callback", "checkpoint", "distributed", "download", "launch",
-    "load_checkpoint", "metrics", "optim", "regularization", "save_checkpoint", "sequence", "EarlyStopping", "FASHION_MNIST_LABELS",
-    "History", "LivePlot", "ProgressBar", "Timer", "Trainer", "callbacks",
-    "count_parameters", "data", "derivative", "datasets", "lenet", "load_array", "load_fashion_mnist",
-    "load_mnist1d", "load_sklearn", "load_time_series", "mlp", "models", "one_hot", "plot", "plot_lines",
-    "plot_function", "plot_history", "scale", "seed_everything", "setup", "show_images",
-    "summary", "synthetic_linear", "train", "train_val_split", "try_all_gpus", "try_gpu",
-    "use_korean_font", "utils", "xor_data",
+    "Callback", "EarlyStopping", "LivePlot", "ProgressBar", "available_frameworks", "callbacks",
+    "download", "launch", "optim", "plot", "plot_function", "plot_history", "plot_lines",
+    "show_images", "use_korean_font",
 ]
+
+_LAYER_NAMES = {
+    "Trainer", "mlp", "lenet", "load_fashion_mnist", "ArrayLoader", "load_array", "try_gpu",
+    "try_all_gpus", "summary", "count_parameters", "setup", "seed_everything",
+}
+
+
+def __getattr__(name):
+    if name in _LAYER_NAMES:
+        raise AttributeError(
+            f"`dlbook.{name}` belongs to a framework layer. Use `from dlbook import mxnet as dl` "
+            f"(MXNet) or `from dlbook import torch as dl` (PyTorch), then `dl.{name}`.")
+    raise AttributeError(f"module 'dlbook' has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Callbacks: what happens around training without changing it.
 
-A callback's hooks are called by :class:`dlbook.train.Trainer`:
+A callback's hooks are called by :class:`dlbook.mxnet.train.Trainer`:
 ``on_train_begin``, ``on_epoch_begin``, ``on_batch_end``, ``on_epoch_end`` and
 ``on_train_end``. Progress display, live plots and early stopping are callbacks.
 """
@@ -32,7 +32,7 @@ class Callback:
 
     Examples
     --------
-    >>> from dlbook import Callback, Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet import Callback, Trainer, mlp, load_array, xor_data
     >>> class CountEpochs(Callback):
     ...     def __init__(self):
     ...         self.seen = []
@@ -76,7 +76,7 @@ class ProgressBar(Callback):
     Examples
     --------
     >>> import io
-    >>> from dlbook import ProgressBar, Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet import ProgressBar, Trainer, mlp, load_array, xor_data
     >>> out = io.StringIO()
     >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy")
     >>> _ = trainer.fit(load_array(xor_data(), batch_size=4), epochs=2,
@@ -124,7 +124,7 @@ class LivePlot(Callback):
 
     Examples
     --------
-    >>> from dlbook import LivePlot, Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet import LivePlot, Trainer, mlp, load_array, xor_data
     >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy")
     >>> history = trainer.fit(load_array(xor_data(), batch_size=4), epochs=2,
     ...                       callbacks=[LivePlot()], verbose=False)  # draws in Jupyter only
@@ -173,7 +173,7 @@ class EarlyStopping(Callback):
 
     Examples
     --------
-    >>> from dlbook import EarlyStopping, Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet import EarlyStopping, Trainer, mlp, load_array, xor_data
     >>> data = load_array(xor_data(), batch_size=4, shuffle=False)
     >>> stop = EarlyStopping(monitor="val_loss", patience=1)
     >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy",

@@ -5,7 +5,7 @@ Adam) from its equations as a small *update rule*; this module runs such a rule
 on a function (:func:`descend`), draws the path on a contour plot
 (:func:`plot_contour`), checks gradients and curvature by finite differences
 (:func:`numerical_gradient`, :func:`numerical_hessian`), records the training
-loss after every update of :class:`~dlbook.train.Trainer` (:class:`LossRecorder`)
+loss after every update of :class:`~dlbook.mxnet.train.Trainer` (:class:`LossRecorder`)
 and measures how the spread of activations changes through a deep network
 (:func:`layer_stds`).
 
@@ -423,7 +423,7 @@ def plot_contour(objective, xlim, ylim, trajectories=None, levels=20, num=200, a
 class LossRecorder(Callback):
     """Record the loss on a whole data set after every few updates of a Trainer.
 
-    :class:`~dlbook.train.Trainer` reports one loss per epoch, the average
+    :class:`~dlbook.mxnet.train.Trainer` reports one loss per epoch, the average
     over the mini-batches it trained on. This callback instead evaluates the
     current network on all examples of ``loader`` (one forward pass, no
     gradients) before training and after every ``every`` updates, so runs
@@ -432,7 +432,7 @@ class LossRecorder(Callback):
 
     Parameters
     ----------
-    loader : dlbook.data.ArrayLoader
+    loader : dlbook.mxnet.data.ArrayLoader
         The data to evaluate on (usually the training loader passed to ``fit``);
         its batch size and number of examples also give the examples seen.
     every : int, default 1
@@ -451,7 +451,7 @@ class LossRecorder(Callback):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook import ArrayLoader, Trainer, mlp, seed_everything, synthetic_linear
+    >>> from dlbook.mxnet import ArrayLoader, Trainer, mlp, seed_everything, synthetic_linear
     >>> from dlbook.optim import LossRecorder
     >>> seed_everything(0)
     >>> X, y = synthetic_linear([2.0, -1.0], 0.5, num_examples=10)
@@ -468,7 +468,7 @@ class LossRecorder(Callback):
     """
 
     def __init__(self, loader, every=1):
-        from .data import ArrayLoader
+        from .mxnet.data import ArrayLoader
 
         if not isinstance(loader, ArrayLoader) or loader.y is None:
             raise TypeError(
@@ -546,7 +546,7 @@ def layer_stds(net, X, kind="activation"):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.models import mlp
+    >>> from dlbook.mxnet.models import mlp
     >>> from dlbook.optim import layer_stds
     >>> net = mlp(hidden=(4, 4), num_outputs=2)
     >>> net.initialize(mx.init.Normal(0.5))

@@ -270,7 +270,7 @@ def plot_function(f, x, name=None, derivative=True, xlabel="x", ylabel=None, ax=
     >>> ax.get_lines()[1].get_ydata().tolist()  # d/dz z^2 = 2z
     [-2.0, -1.0, 0.0, 1.0, 2.0]
     """
-    from .utils import derivative as grad_of
+    from .mxnet.utils import derivative as grad_of
 
     if not callable(f):
         raise TypeError(f"Expected `f` to be callable, got {describe(f)}.")
@@ -332,7 +332,7 @@ def plot_history(history, metrics=None, figsize=(6.5, 3)):
 
     Parameters
     ----------
-    history : dlbook.train.History or dict of lists
+    history : dlbook.mxnet.train.History or dict of lists
     metrics : sequence of str, optional
         Keys to draw (default: every key except ``time``).
 

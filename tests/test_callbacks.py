@@ -10,12 +10,12 @@ import numpy as onp
 import pytest
 from mxnet import init
 
-from dlbook import callbacks
+from dlbook.mxnet import callbacks
 from dlbook.callbacks import Callback, EarlyStopping, LivePlot, ProgressBar, in_notebook
-from dlbook.data import load_array
-from dlbook.models import mlp
+from dlbook.mxnet.data import load_array
+from dlbook.mxnet.models import mlp
 from dlbook.plot import use_korean_font
-from dlbook.train import Trainer
+from dlbook.mxnet.train import Trainer
 
 
 class Recorder(Callback):

@@ -5,8 +5,8 @@ import zipfile
 import numpy as onp
 import pytest
 
-import dlbook as dl
-from dlbook.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from dlbook import mxnet as dl
+from dlbook.mxnet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def _setup(optimizer, hidden=16, **kw):

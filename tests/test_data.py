@@ -1,11 +1,11 @@
-"""Tests of dlbook.data: ArrayLoader, load_array, train_val_split, scale, one_hot."""
+"""Tests of dlbook.mxnet.data: ArrayLoader, load_array, train_val_split, scale, one_hot."""
 import math
 
 import mxnet as mx
 import numpy as onp
 import pytest
 
-from dlbook.data import ArrayLoader, load_array, one_hot, scale, train_val_split
+from dlbook.mxnet.data import ArrayLoader, load_array, one_hot, scale, train_val_split
 
 
 def _epoch_labels(loader):
@@ -95,7 +95,7 @@ def test_shuffle_differs_between_epochs_and_is_reproducible():
 
 
 def test_shuffle_without_seed_follows_seed_everything():
-    from dlbook.utils import seed_everything
+    from dlbook.mxnet.utils import seed_everything
 
     X, y = _indexed(30)
     seed_everything(5)

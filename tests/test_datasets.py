@@ -1,4 +1,4 @@
-"""Tests of dlbook.datasets: Fashion-MNIST (local, Debian, download), scikit-learn tables,
+"""Tests of dlbook.mxnet.datasets: Fashion-MNIST (local, Debian, download), scikit-learn tables,
 MNIST-1D, time series and the synthetic problems."""
 import functools
 import gzip
@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as onp
 import pytest
 
-from dlbook import datasets
-from dlbook.data import ArrayLoader, train_val_split
-from dlbook.datasets import (
+from dlbook.mxnet import datasets
+from dlbook.mxnet.data import ArrayLoader, train_val_split
+from dlbook.mxnet.datasets import (
     load_fashion_mnist,
     load_mnist1d,
     load_sklearn,

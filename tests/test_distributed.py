@@ -1,4 +1,4 @@
-"""Fast tests of dlbook.distributed and of the launcher's pure parts (no process started).
+"""Fast tests of dlbook.mxnet.distributed and of the launcher's pure parts (no process started).
 
 Real runs of the parameter server live in ``test_launch.py``.
 """
@@ -10,9 +10,9 @@ import mxnet as mx
 import numpy as onp
 import pytest
 
-from dlbook import distributed, launch
-from dlbook.data import ArrayLoader, load_array
-from dlbook.distributed import (
+from dlbook.mxnet import distributed, launch
+from dlbook.mxnet.data import ArrayLoader, load_array
+from dlbook.mxnet.distributed import (
     check_kvstore,
     create_kvstore,
     is_distributed,
@@ -20,9 +20,9 @@ from dlbook.distributed import (
     shard_loader,
     worker_info,
 )
-from dlbook.models import mlp
-from dlbook.train import Trainer
-from dlbook.utils import seed_everything
+from dlbook.mxnet.models import mlp
+from dlbook.mxnet.train import Trainer
+from dlbook.mxnet.utils import seed_everything
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import dlbook.datasets as datasets
+import dlbook.mxnet.datasets as datasets
 from dlbook.download import DownloadError, fetch, safe_extract
 
 PAYLOAD = b"dlbook test payload " * 500
@@ -202,7 +202,7 @@ def test_safe_archives_extract(tmp_path):
 # ------------------------------------------------- Fashion-MNIST, end to end
 # Debian re-compressed the official archives and reset the gzip header's mtime and
 # file name; with these two fields restored, the bytes equal the official downloads
-# (their published SHA-256 values are pinned in dlbook.datasets).
+# (their published SHA-256 values are pinned in dlbook.mxnet.datasets).
 _OFFICIAL_MTIMES = {
     "train-images-idx3-ubyte.gz": 1504176606,
     "train-labels-idx1-ubyte.gz": 1504176606,

@@ -102,7 +102,7 @@ OMP_VARS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 def _omp_after_import(**env_extra):
-    code = "import os, dlbook; print(*(os.environ.get(k, '-') for k in %r))" % (OMP_VARS,)
+    code = "import os, dlbook.mxnet; print(*(os.environ.get(k, '-') for k in %r))" % (OMP_VARS,)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
     env.update(env_extra)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

@@ -27,7 +27,7 @@ import mxnet as mx
 import numpy as onp
 import pytest
 
-from dlbook import launch
+from dlbook.mxnet import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(),
@@ -191,7 +191,7 @@ def test_over_ssh_with_a_stand_in_for_ssh(tag, fake_python, tmp_path, monkeypatc
 # ------------------------------------------------- MXNet's parameter server
 WORKER_SCRIPT = '''
 import json, os, sys, time
-import dlbook as dl
+from dlbook import mxnet as dl
 from mxnet import npx
 
 npx.set_np()

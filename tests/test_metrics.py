@@ -1,11 +1,11 @@
-"""Tests of dlbook.metrics: metrics and losses against NumPy references."""
+"""Tests of dlbook.mxnet.metrics: metrics and losses against NumPy references."""
 import math
 
 import mxnet as mx
 import numpy as onp
 import pytest
 
-from dlbook.metrics import (
+from dlbook.mxnet.metrics import (
     LOSSES,
     METRICS,
     Accuracy,

@@ -1,4 +1,4 @@
-"""Tests of dlbook.models: mlp, lenet, activation_layer and NumPy-mode scoping."""
+"""Tests of dlbook.mxnet.models: mlp, lenet, activation_layer and NumPy-mode scoping."""
 import math
 
 import mxnet as mx
@@ -6,8 +6,8 @@ import numpy as onp
 import pytest
 from mxnet import autograd
 
-from dlbook.models import ACTIVATIONS, Sequential, activation_layer, lenet, mlp
-from dlbook.utils import count_parameters
+from dlbook.mxnet.models import ACTIVATIONS, Sequential, activation_layer, lenet, mlp
+from dlbook.mxnet.utils import count_parameters
 
 
 def _layer_types(net):

@@ -2,7 +2,7 @@
 import numpy as onp
 import pytest
 
-from dlbook import optim
+from dlbook.mxnet import optim
 
 
 def gd(theta, g, state, eta):
@@ -169,20 +169,20 @@ def test_plot_contour_errors():
 # ---------------------------------------------------------------- LossRecorder
 @pytest.fixture
 def tiny_regression():
-    from dlbook import synthetic_linear
+    from dlbook.mxnet import synthetic_linear
 
     return synthetic_linear([1.5, -2.0], 0.3, num_examples=10, seed=0)
 
 
 def _trainer():
-    from dlbook import Trainer, mlp
+    from dlbook.mxnet import Trainer, mlp
 
     return Trainer(mlp(hidden=(), num_outputs=1), loss="mse", learning_rate=0.1,
                    hybridize=False)
 
 
 def test_loss_recorder_counts_updates_and_examples(tiny_regression):
-    from dlbook import ArrayLoader
+    from dlbook.mxnet import ArrayLoader
 
     X, y = tiny_regression
     loader = ArrayLoader(X, y, batch_size=3, shuffle=True, seed=0)  # 3 + 3 + 3 + 1
@@ -199,7 +199,7 @@ def test_loss_recorder_counts_updates_and_examples(tiny_regression):
 
 
 def test_loss_recorder_loss_matches_evaluate(tiny_regression):
-    from dlbook import ArrayLoader
+    from dlbook.mxnet import ArrayLoader
 
     X, y = tiny_regression
     loader = ArrayLoader(X, y, batch_size=5)
@@ -210,7 +210,7 @@ def test_loss_recorder_loss_matches_evaluate(tiny_regression):
 
 
 def test_loss_recorder_errors(tiny_regression):
-    from dlbook import ArrayLoader
+    from dlbook.mxnet import ArrayLoader
 
     X, y = tiny_regression
     with pytest.raises(TypeError, match="Expected `loader` to be a dlbook.ArrayLoader with targets"):
@@ -225,7 +225,7 @@ def test_loss_recorder_errors(tiny_regression):
 def test_layer_stds_follow_the_initialization():
     import mxnet as mx
 
-    from dlbook.models import mlp
+    from dlbook.mxnet.models import mlp
 
     X = onp.random.default_rng(0).normal(size=(256, 32)).astype("float32")
     shrinking, steady = mlp(hidden=(64,) * 6), mlp(hidden=(64,) * 6)
@@ -243,7 +243,7 @@ def test_layer_stds_follow_the_initialization():
 def test_layer_stds_errors():
     import mxnet as mx
 
-    from dlbook.models import mlp
+    from dlbook.mxnet.models import mlp
 
     net = mlp(hidden=(), num_outputs=2)
     net.initialize()

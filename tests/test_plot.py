@@ -7,9 +7,9 @@ import mxnet as mx
 import numpy as onp
 import pytest
 
-from dlbook import plot
+from dlbook.mxnet import plot
 from dlbook.plot import plot_function, plot_history, plot_lines, show_images, use_korean_font
-from dlbook.train import History
+from dlbook.mxnet.train import History
 
 
 def _glyph_warnings(fig):

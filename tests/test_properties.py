@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlbook.data import ArrayLoader, one_hot, scale, train_val_split
-from dlbook.metrics import Accuracy, MeanAbsoluteError, MeanSquaredError
+from dlbook.mxnet.data import ArrayLoader, one_hot, scale, train_val_split
+from dlbook.mxnet.metrics import Accuracy, MeanAbsoluteError, MeanSquaredError
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])

@@ -1,12 +1,12 @@
-"""Tests of dlbook.regularization: polynomial fits, weight penalties, soft thresholding, gaps."""
+"""Tests of dlbook.mxnet.regularization: polynomial fits, weight penalties, soft thresholding, gaps."""
 import mxnet as mx
 import numpy as onp
 import pytest
 from mxnet import autograd, gluon
 
-from dlbook import Trainer, load_array, synthetic_linear
-from dlbook.models import mlp
-from dlbook.regularization import (
+from dlbook.mxnet import Trainer, load_array, synthetic_linear
+from dlbook.mxnet.models import mlp
+from dlbook.mxnet.regularization import (
     PenalizedLoss,
     SoftThreshold,
     generalization_gap,

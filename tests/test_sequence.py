@@ -1,4 +1,4 @@
-"""Tests of dlbook.sequence: windows, vocabulary, the KJV text, language-model batches,
+"""Tests of dlbook.mxnet.sequence: windows, vocabulary, the KJV text, language-model batches,
 RNNModel, gradient clipping and text generation."""
 import shutil
 
@@ -7,7 +7,7 @@ import numpy as onp
 import pytest
 from mxnet import autograd, gluon
 
-from dlbook.sequence import (
+from dlbook.mxnet.sequence import (
     KJV_BOOKS,
     RNNModel,
     SequenceBatches,
@@ -17,7 +17,7 @@ from dlbook.sequence import (
     make_windows,
     predict_chars,
 )
-from dlbook.train import Trainer
+from dlbook.mxnet.train import Trainer
 
 needs_bible = pytest.mark.skipif(shutil.which("bible") is None,
                                  reason="Debian's bible-kjv is not installed")
@@ -426,7 +426,7 @@ def test_predict_chars_rejects_bad_arguments():
         predict_chars(net, "a", -1, vocab)
     with pytest.raises(ValueError, match="`temperature` >= 0"):
         predict_chars(net, "a", 3, vocab, temperature=-1.0)
-    with pytest.raises(TypeError, match="a dlbook.sequence.Vocab"):
+    with pytest.raises(TypeError, match="a dlbook.mxnet.sequence.Vocab"):
         predict_chars(net, "a", 3, {"a": 1})
     with pytest.raises(ValueError, match="vocab_size=4"):
         predict_chars(net, "a", 3, Vocab("abcdefg"))

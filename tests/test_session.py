@@ -1,4 +1,5 @@
-"""Tests of dlbook.session.setup and of the package's public names."""
+"""Tests of dlbook.mxnet.session.setup and of the package's public names."""
+import importlib
 import random
 
 import matplotlib as mpl
@@ -7,8 +8,8 @@ import mxnet as mx
 import pytest
 
 import dlbook
-from dlbook import callbacks
-from dlbook.session import setup
+from dlbook.mxnet import callbacks
+from dlbook.mxnet.session import setup
 
 
 def test_setup_turns_on_numpy_mode_seeds_and_korean_font():
@@ -41,8 +42,18 @@ def test_setup_rejects_an_unknown_format_before_changing_anything():
     assert list(mpl.rcParams["font.family"]) == family
 
 
-def test_every_public_name_exists():
-    assert sorted(set(dlbook.__all__)) == sorted(dlbook.__all__)
-    missing = [name for name in dlbook.__all__ if not hasattr(dlbook, name)]
+@pytest.mark.parametrize("module", ["dlbook", "dlbook.mxnet"])
+def test_every_public_name_exists(module):
+    import importlib
+
+    package = importlib.import_module(module)
+    assert sorted(set(package.__all__)) == sorted(package.__all__)
+    missing = [name for name in package.__all__ if not hasattr(package, name)]
     assert missing == []
-    assert dlbook.Trainer is dlbook.train.Trainer and dlbook.mlp is dlbook.models.mlp
+
+
+def test_the_core_names_the_layers_for_framework_names():
+    layer = importlib.import_module("dlbook.mxnet")
+    assert layer.Trainer is layer.train.Trainer and layer.mlp is layer.models.mlp
+    with pytest.raises(AttributeError, match="from dlbook import mxnet as dl"):
+        dlbook.Trainer

@@ -572,7 +572,7 @@ def test_api_reference_is_generated_from_the_docstrings(site, browser):
         # Rendered docstrings: parameter lists and the runnable examples.
         assert page.locator("dl.py.function dl.field-list").count() >= 5
         assert page.locator("div.doctest, div.highlight-pycon").count() >= 5
-        trainer = page.locator('[id="dlbook.train.Trainer"]')
+        trainer = page.locator('[id="dlbook.mxnet.train.Trainer"]')
         assert trainer.count() == 1 and "Trainer" in trainer.inner_text()
 
 

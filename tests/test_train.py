@@ -1,4 +1,4 @@
-"""Tests of dlbook.train: Trainer.fit / evaluate / predict and History."""
+"""Tests of dlbook.mxnet.train: Trainer.fit / evaluate / predict and History."""
 import io
 
 import matplotlib.pyplot as plt
@@ -8,10 +8,10 @@ import pytest
 from mxnet import autograd, gluon, init
 
 from dlbook.callbacks import ProgressBar
-from dlbook.data import ArrayLoader, load_array
-from dlbook.datasets import synthetic_linear, xor_data
-from dlbook.models import lenet, mlp
-from dlbook.train import History, Trainer
+from dlbook.mxnet.data import ArrayLoader, load_array
+from dlbook.mxnet.datasets import synthetic_linear, xor_data
+from dlbook.mxnet.models import lenet, mlp
+from dlbook.mxnet.train import History, Trainer
 
 TRUE_W, TRUE_B = onp.array([2.0, -3.4]), 4.2
 
@@ -305,7 +305,7 @@ def test_bad_input_raises_a_clear_error(call, error, pattern):
 
 
 def test_custom_metric_object_is_reported_each_epoch():
-    from dlbook.metrics import Metric
+    from dlbook.mxnet.metrics import Metric
 
     class MeanLogit(Metric):
         name = "mean_logit"

@@ -1,4 +1,4 @@
-"""Tests of dlbook.utils: Timer, Accumulator, seeding, devices, parameter counts,
+"""Tests of dlbook.mxnet.utils: Timer, Accumulator, seeding, devices, parameter counts,
 summary and derivative."""
 import os
 import random
@@ -9,10 +9,10 @@ import numpy as onp
 import pytest
 from mxnet import gluon
 
-from dlbook import utils
-from dlbook.models import Sequential, lenet, mlp
-from dlbook.train import Trainer
-from dlbook.utils import (
+from dlbook.mxnet import utils
+from dlbook.mxnet.models import Sequential, lenet, mlp
+from dlbook.mxnet.train import Trainer
+from dlbook.mxnet.utils import (
     Accumulator,
     Timer,
     count_parameters,
@@ -272,7 +272,7 @@ def test_record_in_a_kernel_glues_the_value_for_other_pages(tmp_path):
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "import dlbook as dl\nx = dl.record('test_accuracy', 0.8125)")])
+        "from dlbook import mxnet as dl\nx = dl.record('test_accuracy', 0.8125)")])
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[0].outputs

@@ -12,8 +12,8 @@ import time
 import mxnet as mx
 from mxnet import autograd, gluon, init
 
-from ._checks import check_int, describe
-from .callbacks import Callback, LivePlot, ProgressBar, in_notebook
+from .._checks import check_int, describe
+from ..callbacks import Callback, LivePlot, ProgressBar, in_notebook
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
 from .distributed import shard_loader, worker_info
@@ -36,7 +36,7 @@ class History:
 
     Examples
     --------
-    >>> from dlbook.train import History
+    >>> from dlbook.mxnet.train import History
     >>> h = History()
     >>> h.append(1, {"loss": 0.9})
     >>> h.append(2, {"loss": 0.5})
@@ -84,7 +84,7 @@ class Trainer:
     net : mxnet.gluon.Block
         The network. Uninitialized parameters are initialized with ``initializer``.
     loss : str or callable
-        A name from :data:`dlbook.metrics.LOSSES` (``'cross_entropy'``, ``'mse'``, ...)
+        A name from :data:`dlbook.mxnet.metrics.LOSSES` (``'cross_entropy'``, ``'mse'``, ...)
         or a Gluon loss returning one value per example.
     optimizer : str or mxnet.optimizer.Optimizer, default 'sgd'
         Any optimizer MXNet knows by name (``'sgd'``, ``'adam'``, ``'rmsprop'``, ...).
@@ -92,7 +92,7 @@ class Trainer:
     optimizer_params : dict, optional
         Further optimizer settings, e.g. ``{'momentum': 0.9, 'wd': 1e-4}``.
     metrics : sequence of str, optional
-        Names from :data:`dlbook.metrics.METRICS` to report besides the loss.
+        Names from :data:`dlbook.mxnet.metrics.METRICS` to report besides the loss.
     device : mxnet.Context or list of mxnet.Context, optional
         Default: the first GPU if there is one, else the CPU. With several
         devices every batch is split across them (data parallelism) and their
@@ -102,12 +102,12 @@ class Trainer:
     hybridize : bool, default True
         Compile the network (and loss) into a static graph for speed.
     kvstore : str, mxnet.kvstore.KVStore or None, default 'device'
-        How gradients are aggregated (see :data:`dlbook.distributed.KVSTORE_TYPES`):
+        How gradients are aggregated (see :data:`dlbook.mxnet.distributed.KVSTORE_TYPES`):
         ``'device'`` or ``'local'`` across the devices of this process;
         ``'dist_sync'`` or ``'dist_async'`` across worker processes through
         MXNet's parameter servers (start the script with ``dlbook launch``).
         In distributed mode ``fit`` trains each worker on its own shard of an
-        :class:`~dlbook.data.ArrayLoader` (or arrays), with equal-sized batches,
+        :class:`~dlbook.mxnet.data.ArrayLoader` (or arrays), with equal-sized batches,
         and ``rank`` and ``num_workers`` tell the workers apart; the history
         records each worker's own training loss. Other loaders must already
         give each worker its own examples in equal-sized batches, and callbacks
@@ -116,7 +116,7 @@ class Trainer:
 
     Examples
     --------
-    >>> from dlbook import Trainer, mlp, seed_everything, xor_data, load_array
+    >>> from dlbook.mxnet import Trainer, mlp, seed_everything, xor_data, load_array
     >>> seed_everything(0)
     >>> X, y = xor_data(num_examples=200, noise=0.1)
     >>> trainer = Trainer(mlp(hidden=8, num_outputs=2, activation="tanh"),
@@ -249,7 +249,7 @@ class Trainer:
         Parameters
         ----------
         data : loader or tuple (X, y)
-            An iterable of ``(X, y)`` batches (e.g. :class:`~dlbook.data.ArrayLoader`),
+            An iterable of ``(X, y)`` batches (e.g. :class:`~dlbook.mxnet.data.ArrayLoader`),
             or arrays together with ``batch_size`` (shuffled every epoch).
         epochs : int, default 1
         validation_data : loader or tuple (X, y), optional

@@ -10,7 +10,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
-from ._checks import check_int, describe
+from .._checks import check_int, describe
 
 __all__ = [
     "Timer",
@@ -31,7 +31,7 @@ class Timer:
 
     Examples
     --------
-    >>> from dlbook.utils import Timer
+    >>> from dlbook.mxnet.utils import Timer
     >>> timer = Timer()
     >>> _ = sum(range(1000))
     >>> elapsed = timer.stop()
@@ -78,7 +78,7 @@ class Accumulator:
 
     Examples
     --------
-    >>> from dlbook.utils import Accumulator
+    >>> from dlbook.mxnet.utils import Accumulator
     >>> acc = Accumulator(2)
     >>> acc.add(1.0, 10)
     >>> acc.add(2.0, 20)
@@ -122,7 +122,7 @@ def seed_everything(seed=0):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.utils import seed_everything
+    >>> from dlbook.mxnet.utils import seed_everything
     >>> seed_everything(42)
     >>> a = mx.np.random.uniform(size=3)
     >>> seed_everything(42)
@@ -142,7 +142,7 @@ def num_gpus():
 
     Examples
     --------
-    >>> from dlbook.utils import num_gpus
+    >>> from dlbook.mxnet.utils import num_gpus
     >>> num_gpus() >= 0
     True
     """
@@ -158,7 +158,7 @@ def try_gpu(i=0):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.utils import try_gpu, num_gpus
+    >>> from dlbook.mxnet.utils import try_gpu, num_gpus
     >>> try_gpu() == (mx.gpu(0) if num_gpus() else mx.cpu())
     True
     """
@@ -171,7 +171,7 @@ def try_all_gpus():
 
     Examples
     --------
-    >>> from dlbook.utils import try_all_gpus
+    >>> from dlbook.mxnet.utils import try_all_gpus
     >>> len(try_all_gpus()) >= 1
     True
     """
@@ -189,7 +189,7 @@ def _check_block(net):
                 f"Parameter `{name}` of `net` is a legacy mx.nd array: the network was "
                 "initialized outside MXNet's NumPy mode. Call `mx.npx.set_np()` (or "
                 "`dlbook.setup()`) before building and initializing it, or build it with "
-                "dlbook.models."
+                "dlbook.mxnet.models."
             )
 
 
@@ -216,7 +216,7 @@ def count_parameters(net, trainable_only=False):
     Examples
     --------
     >>> from mxnet import gluon
-    >>> from dlbook.utils import count_parameters
+    >>> from dlbook.mxnet.utils import count_parameters
     >>> layer = gluon.nn.Dense(3, in_units=4)
     >>> count_parameters(layer)  # 4*3 weights + 3 biases
     15
@@ -259,8 +259,8 @@ def summary(net, input_shape, device=None):
 
     Examples
     --------
-    >>> from dlbook.models import mlp
-    >>> from dlbook.utils import summary
+    >>> from dlbook.mxnet.models import mlp
+    >>> from dlbook.mxnet.utils import summary
     >>> net = mlp(hidden=4, num_outputs=2)
     >>> net.initialize()
     >>> _ = summary(net, (1, 3))  # doctest: +NORMALIZE_WHITESPACE
@@ -368,14 +368,14 @@ def derivative(f, x):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.utils import derivative
+    >>> from dlbook.mxnet.utils import derivative
     >>> y, dy = derivative(mx.np.tanh, [0.0])
     >>> float(y[0]), float(dy[0])
     (0.0, 1.0)
     """
     from mxnet import autograd
 
-    from ._checks import to_numpy
+    from .._checks import to_numpy
 
     values = to_numpy("x", x, dtype="float32")
     with mx.util.np_shape(True), mx.util.np_array(True):
@@ -413,7 +413,7 @@ def record(name, value):
 
     Examples
     --------
-    >>> from dlbook.utils import record
+    >>> from dlbook.mxnet.utils import record
     >>> record("softmax_test_accuracy", 0.8462)
     0.8462
     >>> record("bad name", 1.0)
@@ -431,7 +431,7 @@ def record(name, value):
             or not math.isfinite(float(value)):
         raise ValueError(f"Expected `value` as a finite number, got {describe(value)}.")
     value = float(value)
-    from .callbacks import in_notebook
+    from ..callbacks import in_notebook
 
     if in_notebook():
         try:

@@ -4,7 +4,7 @@
   degree exactly (optionally with an L2 penalty), to show under- and overfitting;
 * :func:`weight_values` collects a network's weights for histograms and counts;
 * :func:`weight_penalty` and :class:`PenalizedLoss` add an L1 (lasso) and/or L2
-  (ridge) penalty to any loss used by :class:`~dlbook.train.Trainer`;
+  (ridge) penalty to any loss used by :class:`~dlbook.mxnet.train.Trainer`;
 * :class:`SoftThreshold` is the proximal step of L1 for plain SGD, which sets
   weights to exactly zero;
 * :func:`generalization_gap` reads the train/validation gap from a history.
@@ -20,8 +20,8 @@ import mxnet as mx
 import numpy as onp
 from mxnet import autograd, gluon
 
-from ._checks import check_int, check_same_length, describe, to_numpy
-from .callbacks import Callback
+from .._checks import check_int, check_same_length, describe, to_numpy
+from ..callbacks import Callback
 from .metrics import get_loss
 
 __all__ = [
@@ -71,7 +71,7 @@ def polynomial_features(x, degree, include_bias=False):
 
     Examples
     --------
-    >>> from dlbook.regularization import polynomial_features
+    >>> from dlbook.mxnet.regularization import polynomial_features
     >>> polynomial_features([1.0, 2.0, 3.0], degree=3)
     array([[ 1.,  1.,  1.],
            [ 2.,  4.,  8.],
@@ -117,7 +117,7 @@ def least_squares(X, y, l2=0.0):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.regularization import least_squares
+    >>> from dlbook.mxnet.regularization import least_squares
     >>> X = onp.array([[0.0], [1.0], [2.0], [3.0]])
     >>> w, b = least_squares(X, 2 * X[:, 0] + 1)
     >>> onp.round(w, 6).tolist(), round(b, 6)
@@ -178,8 +178,8 @@ def weight_values(net):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.models import mlp
-    >>> from dlbook.regularization import weight_values
+    >>> from dlbook.mxnet.models import mlp
+    >>> from dlbook.mxnet.regularization import weight_values
     >>> net = mlp(hidden=3, num_outputs=2)
     >>> net.initialize()
     >>> _ = net(mx.np.ones((1, 4)))
@@ -211,7 +211,7 @@ def weight_penalty(net, l1=0.0, l2=0.0):
     --------
     >>> import mxnet as mx
     >>> from mxnet import gluon
-    >>> from dlbook.regularization import weight_penalty
+    >>> from dlbook.mxnet.regularization import weight_penalty
     >>> layer = gluon.nn.Dense(1, in_units=2)
     >>> layer.initialize()
     >>> layer.weight.set_data(mx.nd.array([[3.0, -4.0]]))
@@ -249,7 +249,7 @@ class PenalizedLoss:
     Parameters
     ----------
     loss : str or callable
-        A name from :data:`dlbook.metrics.LOSSES` or a callable ``loss(y_hat, y)``
+        A name from :data:`dlbook.mxnet.metrics.LOSSES` or a callable ``loss(y_hat, y)``
         returning one value per example.
     net : mxnet.gluon.Block
         The network whose weights are penalized (the one given to the Trainer).
@@ -265,8 +265,8 @@ class PenalizedLoss:
 
     Examples
     --------
-    >>> from dlbook import Trainer, mlp, load_array, xor_data
-    >>> from dlbook.regularization import PenalizedLoss, weight_values
+    >>> from dlbook.mxnet import Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet.regularization import PenalizedLoss, weight_values
     >>> net = mlp(hidden=8, num_outputs=2)
     >>> trainer = Trainer(net, loss=PenalizedLoss("cross_entropy", net, l1=0.01))
     >>> trainer.loss
@@ -326,9 +326,9 @@ class SoftThreshold(Callback):
 
     Examples
     --------
-    >>> from dlbook import Trainer, load_array, synthetic_linear
-    >>> from dlbook.models import mlp
-    >>> from dlbook.regularization import SoftThreshold, weight_values
+    >>> from dlbook.mxnet import Trainer, load_array, synthetic_linear
+    >>> from dlbook.mxnet.models import mlp
+    >>> from dlbook.mxnet.regularization import SoftThreshold, weight_values
     >>> X, y = synthetic_linear([2.0, 0.0, 0.0, 0.0], 0.0, num_examples=100, noise=0.1)
     >>> net = mlp(hidden=(), num_outputs=1)
     >>> trainer = Trainer(net, loss="mse", optimizer="sgd", learning_rate=0.05)
@@ -374,7 +374,7 @@ def generalization_gap(history, metric="loss"):
 
     Parameters
     ----------
-    history : dlbook.train.History or dict of lists
+    history : dlbook.mxnet.train.History or dict of lists
         Must hold ``metric`` and ``'val_' + metric`` (train with ``validation_data``).
     metric : str, default 'loss'
 
@@ -384,7 +384,7 @@ def generalization_gap(history, metric="loss"):
 
     Examples
     --------
-    >>> from dlbook.regularization import generalization_gap
+    >>> from dlbook.mxnet.regularization import generalization_gap
     >>> h = {"loss": [0.9, 0.3], "val_loss": [1.0, 0.8],
     ...      "accuracy": [0.7, 0.95], "val_accuracy": [0.7, 0.8]}
     >>> generalization_gap(h).round(2).tolist()

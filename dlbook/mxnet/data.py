@@ -10,7 +10,7 @@ import math
 import mxnet as mx
 import numpy as onp
 
-from ._checks import (
+from .._checks import (
     check_choice,
     check_fraction,
     check_int,
@@ -38,7 +38,7 @@ class ArrayLoader:
         Draw a new order every epoch.
     seed : int, optional
         Seed of the shuffling generator. When omitted, it is drawn from NumPy's
-        global generator, so :func:`dlbook.utils.seed_everything` makes the
+        global generator, so :func:`dlbook.mxnet.utils.seed_everything` makes the
         order reproducible.
     drop_last : bool, default False
         Drop the last, smaller batch.
@@ -48,7 +48,7 @@ class ArrayLoader:
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.data import ArrayLoader
+    >>> from dlbook.mxnet.data import ArrayLoader
     >>> X = onp.arange(10, dtype="float32").reshape(5, 2)
     >>> loader = ArrayLoader(X, onp.arange(5), batch_size=2)
     >>> len(loader)  # ceil(5 / 2)
@@ -125,7 +125,7 @@ def load_array(arrays, batch_size, shuffle=True, seed=None, device=None):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.data import load_array
+    >>> from dlbook.mxnet.data import load_array
     >>> loader = load_array((onp.ones((6, 3)), onp.zeros(6)), batch_size=4, seed=0)
     >>> len(loader)
     2
@@ -158,7 +158,7 @@ def train_val_split(X, y, val_fraction=0.2, seed=0, stratify=False):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.data import train_val_split
+    >>> from dlbook.mxnet.data import train_val_split
     >>> X, y = onp.arange(20).reshape(10, 2), onp.arange(10)
     >>> X_tr, X_val, y_tr, y_val = train_val_split(X, y, val_fraction=0.3)
     >>> X_tr.shape, X_val.shape
@@ -228,7 +228,7 @@ def scale(X_train, *others, method="standard"):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.data import scale
+    >>> from dlbook.mxnet.data import scale
     >>> X_tr, X_te, scaler = scale([[0.0], [10.0]], [[5.0], [20.0]], method="minmax")
     >>> X_tr.ravel().tolist(), X_te.ravel().tolist()
     ([0.0, 1.0], [0.5, 2.0])
@@ -255,7 +255,7 @@ def one_hot(labels, num_classes):
 
     Examples
     --------
-    >>> from dlbook.data import one_hot
+    >>> from dlbook.mxnet.data import one_hot
     >>> one_hot([0, 2], num_classes=3)
     array([[1., 0., 0.],
            [0., 0., 1.]], dtype=float32)

@@ -18,7 +18,7 @@ import time
 import mxnet as mx
 import numpy as onp
 
-from ._checks import check_int, describe
+from .._checks import check_int, describe
 
 __all__ = [
     "KVSTORE_TYPES",
@@ -64,7 +64,7 @@ def check_kvstore(kvstore):
 
     Examples
     --------
-    >>> from dlbook.distributed import check_kvstore
+    >>> from dlbook.mxnet.distributed import check_kvstore
     >>> check_kvstore("dist_sync")
     'dist_sync'
     >>> check_kvstore("dist")
@@ -105,7 +105,7 @@ def is_distributed(kvstore):
 
     Examples
     --------
-    >>> from dlbook.distributed import is_distributed
+    >>> from dlbook.mxnet.distributed import is_distributed
     >>> is_distributed("dist_async"), is_distributed("device"), is_distributed(None)
     (True, False, False)
     """
@@ -174,7 +174,7 @@ def create_kvstore(kvstore="device", connect_timeout=60.0):
 
     Examples
     --------
-    >>> from dlbook.distributed import create_kvstore
+    >>> from dlbook.mxnet.distributed import create_kvstore
     >>> kv = create_kvstore("local")
     >>> kv.type, kv.rank, kv.num_workers
     ('local', 0, 1)
@@ -240,7 +240,7 @@ def worker_info(kvstore=None):
 
     Examples
     --------
-    >>> from dlbook.distributed import worker_info
+    >>> from dlbook.mxnet.distributed import worker_info
     >>> worker_info("device")
     (0, 1)
     """
@@ -290,7 +290,7 @@ def shard_indices(num_examples, rank, num_workers):
 
     Examples
     --------
-    >>> from dlbook.distributed import shard_indices
+    >>> from dlbook.mxnet.distributed import shard_indices
     >>> shard_indices(7, 0, 2), shard_indices(7, 1, 2)
     (array([0, 2, 4]), array([1, 3, 5]))
     """
@@ -306,7 +306,7 @@ def shard_indices(num_examples, rank, num_workers):
 
 
 def shard_loader(loader, rank, num_workers, drop_last=True):
-    """A new :class:`~dlbook.data.ArrayLoader` over worker ``rank``'s shard of ``loader``.
+    """A new :class:`~dlbook.mxnet.data.ArrayLoader` over worker ``rank``'s shard of ``loader``.
 
     The shard keeps the loader's batch size, shuffling and device; its
     shuffling seed is offset by the rank. With ``drop_last=True`` (the
@@ -316,13 +316,13 @@ def shard_loader(loader, rank, num_workers, drop_last=True):
 
     Parameters
     ----------
-    loader : dlbook.data.ArrayLoader
+    loader : dlbook.mxnet.data.ArrayLoader
     rank, num_workers : int
     drop_last : bool, default True
 
     Returns
     -------
-    dlbook.data.ArrayLoader
+    dlbook.mxnet.data.ArrayLoader
 
     Raises
     ------
@@ -334,8 +334,8 @@ def shard_loader(loader, rank, num_workers, drop_last=True):
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.data import ArrayLoader
-    >>> from dlbook.distributed import shard_loader
+    >>> from dlbook.mxnet.data import ArrayLoader
+    >>> from dlbook.mxnet.distributed import shard_loader
     >>> loader = ArrayLoader(onp.arange(10).reshape(10, 1), onp.arange(10), batch_size=2)
     >>> part = shard_loader(loader, rank=1, num_workers=2)
     >>> part.num_examples, len(part), part.y.tolist()

@@ -1,6 +1,6 @@
 """Data sets the book trains on, all available offline.
 
-Each loader returns ready :class:`~dlbook.data.ArrayLoader` objects, or NumPy
+Each loader returns ready :class:`~dlbook.mxnet.data.ArrayLoader` objects, or NumPy
 arrays with ``as_arrays=True``. Scaling statistics are always fitted on the
 training split only.
 """
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_choice, check_fraction, check_int, to_numpy
+from .._checks import check_choice, check_fraction, check_int, to_numpy
 from .data import ArrayLoader, scale, train_val_split
-from .download import default_cache_dir, fetch, sha256_of
+from ..download import default_cache_dir, fetch, sha256_of
 
 __all__ = [
     "FASHION_MNIST_LABELS",
@@ -175,7 +175,7 @@ def load_fashion_mnist(batch_size=256, flatten=False, data_dir=None, download=Tr
     Returns
     -------
     (train, test)
-        Two :class:`~dlbook.data.ArrayLoader` (the training one shuffles), or
+        Two :class:`~dlbook.mxnet.data.ArrayLoader` (the training one shuffles), or
         two ``(X, y)`` tuples. Pixels are ``float32`` in [0, 1]; labels ``int32``
         in 0..9 (names in :data:`FASHION_MNIST_LABELS`).
 
@@ -186,7 +186,7 @@ def load_fashion_mnist(batch_size=256, flatten=False, data_dir=None, download=Tr
 
     Examples
     --------
-    >>> from dlbook.datasets import load_fashion_mnist
+    >>> from dlbook.mxnet.datasets import load_fashion_mnist
     >>> train, test = load_fashion_mnist(batch_size=256)
     >>> len(train), len(test)  # ceil(60000 / 256), ceil(10000 / 256)
     (235, 40)
@@ -237,7 +237,7 @@ def load_sklearn(name, batch_size=32, test_fraction=0.2, scaling="standard", see
 
     Examples
     --------
-    >>> from dlbook.datasets import load_sklearn
+    >>> from dlbook.mxnet.datasets import load_sklearn
     >>> (X_tr, y_tr), (X_te, y_te) = load_sklearn("digits", as_arrays=True)
     >>> X_tr.shape, X_te.shape  # 1797 digits, 8x8 pixels
     ((1438, 64), (359, 64))
@@ -297,7 +297,7 @@ def load_mnist1d(batch_size=100, seed=42, as_arrays=False, device=None):
 
     Examples
     --------
-    >>> from dlbook.datasets import load_mnist1d
+    >>> from dlbook.mxnet.datasets import load_mnist1d
     >>> (X_tr, y_tr), (X_te, y_te) = load_mnist1d(as_arrays=True)
     >>> X_tr.shape, X_te.shape, int(y_tr.max())
     ((4000, 40), (1000, 40), 9)
@@ -327,7 +327,7 @@ def load_time_series(name="sunspots"):
 
     Examples
     --------
-    >>> from dlbook.datasets import load_time_series
+    >>> from dlbook.mxnet.datasets import load_time_series
     >>> t, v = load_time_series("sunspots")
     >>> len(v), int(t[0]), int(t[-1])
     (309, 1700, 2008)
@@ -372,7 +372,7 @@ def synthetic_linear(w, b, num_examples=1000, noise=0.01, seed=0):
 
     Examples
     --------
-    >>> from dlbook.datasets import synthetic_linear
+    >>> from dlbook.mxnet.datasets import synthetic_linear
     >>> X, y = synthetic_linear([2.0, -3.4], 4.2, num_examples=5)
     >>> X.shape, y.shape
     ((5, 2), (5, 1))
@@ -404,7 +404,7 @@ def xor_data(num_examples=4, noise=0.1, seed=0):
 
     Examples
     --------
-    >>> from dlbook.datasets import xor_data
+    >>> from dlbook.mxnet.datasets import xor_data
     >>> X, y = xor_data()
     >>> X.tolist(), y.tolist()
     ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])

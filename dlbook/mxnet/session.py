@@ -1,7 +1,7 @@
 """Set up a book (or notebook) session in one call."""
 import mxnet as mx
 
-from .plot import use_korean_font
+from ..plot import use_korean_font
 from .utils import seed_everything
 
 __all__ = ["setup"]
@@ -21,19 +21,19 @@ def setup(seed=0, figure_format="svg"):
 
     Examples
     --------
-    >>> import dlbook as dl
+    >>> from dlbook import mxnet as dl
     >>> dl.setup(seed=0)
     >>> import mxnet as mx
     >>> mx.util.is_np_array()
     True
     """
-    from ._checks import check_choice
+    from .._checks import check_choice
 
     check_choice("figure_format", figure_format, {"svg", "png", "retina"})
     mx.npx.set_np()
     seed_everything(seed)
     use_korean_font()
-    from .callbacks import in_notebook
+    from ..callbacks import in_notebook
 
     if in_notebook():
         from matplotlib_inline.backend_inline import set_matplotlib_formats

@@ -18,7 +18,7 @@ from pathlib import Path
 import mxnet as mx
 import numpy as onp
 
-from ._checks import describe
+from .._checks import describe
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 
@@ -32,8 +32,8 @@ class CheckpointError(ValueError):
     Examples
     --------
     >>> import os, tempfile
-    >>> from dlbook import Trainer, mlp
-    >>> from dlbook.checkpoint import CheckpointError, load_checkpoint
+    >>> from dlbook.mxnet import Trainer, mlp
+    >>> from dlbook.mxnet.checkpoint import CheckpointError, load_checkpoint
     >>> path = os.path.join(tempfile.mkdtemp(), "broken.npz")
     >>> with open(path, "wb") as f:
     ...     _ = f.write(b"not a checkpoint")
@@ -78,16 +78,16 @@ def save_checkpoint(path, trainer, loader=None):
     ----------
     path : str or Path
         Target file (conventionally ``*.npz``). Its folder must exist.
-    trainer : dlbook.train.Trainer
-    loader : dlbook.data.ArrayLoader, optional
+    trainer : dlbook.mxnet.train.Trainer
+    loader : dlbook.mxnet.data.ArrayLoader, optional
         Also save its shuffling state, so a resumed run sees batches in the
         same order as an uninterrupted one.
 
     Examples
     --------
     >>> import os, tempfile
-    >>> from dlbook import Trainer, mlp, load_array, xor_data
-    >>> from dlbook.checkpoint import save_checkpoint, load_checkpoint
+    >>> from dlbook.mxnet import Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet.checkpoint import save_checkpoint, load_checkpoint
     >>> data = load_array(xor_data(), batch_size=4, seed=0)
     >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy", optimizer="adam")
     >>> _ = trainer.fit(data, epochs=2, verbose=False)
@@ -186,8 +186,8 @@ def load_checkpoint(path, trainer, loader=None):
     Examples
     --------
     >>> import os, tempfile
-    >>> from dlbook import Trainer, mlp, load_array, xor_data
-    >>> from dlbook.checkpoint import save_checkpoint, load_checkpoint
+    >>> from dlbook.mxnet import Trainer, mlp, load_array, xor_data
+    >>> from dlbook.mxnet.checkpoint import save_checkpoint, load_checkpoint
     >>> data = load_array(xor_data(), batch_size=4, seed=0)
     >>> first = Trainer(mlp(hidden=4, num_outputs=2), loss="cross_entropy", optimizer="adam")
     >>> _ = first.fit(data, epochs=3, verbose=False)

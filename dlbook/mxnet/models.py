@@ -9,7 +9,7 @@ import numbers
 import mxnet as mx
 from mxnet import gluon
 
-from ._checks import check_choice, check_fraction, check_int, describe
+from .._checks import check_choice, check_fraction, check_int, describe
 
 __all__ = ["ACTIVATIONS", "Sequential", "activation_layer", "mlp", "lenet"]
 
@@ -24,7 +24,7 @@ class Sequential(gluon.nn.HybridSequential):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.models import Sequential
+    >>> from dlbook.mxnet.models import Sequential
     >>> net = Sequential()
     >>> net.add(mx.gluon.nn.Dense(2))
     >>> net.initialize()
@@ -55,7 +55,7 @@ def activation_layer(name):
 
     Examples
     --------
-    >>> from dlbook.models import activation_layer
+    >>> from dlbook.mxnet.models import activation_layer
     >>> activation_layer("tanh")
     Activation(tanh)
     """
@@ -99,12 +99,12 @@ def mlp(hidden=(256,), num_outputs=10, activation="relu", dropout=0.0, batch_nor
     -------
     Sequential
         An uninitialized block (call ``initialize``, or let
-        :class:`~dlbook.train.Trainer` do it).
+        :class:`~dlbook.mxnet.train.Trainer` do it).
 
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.models import mlp
+    >>> from dlbook.mxnet.models import mlp
     >>> net = mlp(hidden=(8, 4), num_outputs=3)
     >>> net.initialize()
     >>> net(mx.np.ones((2, 5))).shape
@@ -149,7 +149,7 @@ def lenet(num_classes=10, activation="sigmoid", pooling="avg", batch_norm=False)
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.models import lenet
+    >>> from dlbook.mxnet.models import lenet
     >>> net = lenet()
     >>> net.initialize()
     >>> net(mx.np.zeros((2, 1, 28, 28))).shape

@@ -6,7 +6,7 @@ is the only synchronization, so training loops call it once per epoch.
 import mxnet as mx
 from mxnet import gluon
 
-from ._checks import check_choice, describe
+from .._checks import check_choice, describe
 
 __all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError"]
@@ -21,7 +21,7 @@ class Metric:
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.metrics import Metric
+    >>> from dlbook.mxnet.metrics import Metric
     >>> class AbsError(Metric):
     ...     name = "abs_error"
     ...     def batch_values(self, y_hat, y):
@@ -71,7 +71,7 @@ class Accuracy(Metric):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.metrics import Accuracy
+    >>> from dlbook.mxnet.metrics import Accuracy
     >>> acc = Accuracy()
     >>> acc.update(mx.np.array([[0.1, 0.9], [0.8, 0.2]]), mx.np.array([1, 1]))
     >>> acc.result()
@@ -94,7 +94,7 @@ class MeanSquaredError(Metric):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.metrics import MeanSquaredError
+    >>> from dlbook.mxnet.metrics import MeanSquaredError
     >>> m = MeanSquaredError()
     >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
     >>> m.result()  # (1 + 4) / 2
@@ -114,7 +114,7 @@ class MeanAbsoluteError(Metric):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.metrics import MeanAbsoluteError
+    >>> from dlbook.mxnet.metrics import MeanAbsoluteError
     >>> m = MeanAbsoluteError()
     >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
     >>> m.result()  # (1 + 2) / 2
@@ -136,7 +136,7 @@ def get_metric(metric):
 
     Examples
     --------
-    >>> from dlbook.metrics import get_metric
+    >>> from dlbook.mxnet.metrics import get_metric
     >>> get_metric("accuracy")
     Accuracy()
     """
@@ -189,7 +189,7 @@ def get_loss(loss):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.metrics import get_loss
+    >>> from dlbook.mxnet.metrics import get_loss
     >>> mse = get_loss("mse")
     >>> float(mse(mx.np.array([[3.0]]), mx.np.array([[1.0]]))[0])
     4.0

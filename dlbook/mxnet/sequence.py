@@ -22,7 +22,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
-from ._checks import check_choice, check_int, describe, to_numpy
+from .._checks import check_choice, check_int, describe, to_numpy
 
 __all__ = [
     "KJV_BOOKS",
@@ -86,7 +86,7 @@ def make_windows(series, window, horizon=1):
 
     Examples
     --------
-    >>> from dlbook.sequence import make_windows
+    >>> from dlbook.mxnet.sequence import make_windows
     >>> X, y = make_windows([10, 11, 12, 13, 14, 15], window=3)
     >>> X.tolist()
     [[10.0, 11.0, 12.0], [11.0, 12.0, 13.0], [12.0, 13.0, 14.0]]
@@ -144,7 +144,7 @@ class Vocab:
 
     Examples
     --------
-    >>> from dlbook.sequence import Vocab
+    >>> from dlbook.mxnet.sequence import Vocab
     >>> vocab = Vocab("hello world")
     >>> len(vocab)  # 8 different characters and '<unk>'
     9
@@ -260,7 +260,7 @@ def _book_name(name):
         close = difflib.get_close_matches(name, KJV_BOOKS, n=3)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise ValueError(
-            f"Unknown book {name!r}.{hint} Expected a name from `dlbook.sequence.KJV_BOOKS`, "
+            f"Unknown book {name!r}.{hint} Expected a name from `dlbook.mxnet.sequence.KJV_BOOKS`, "
             "e.g. 'Genesis', '1 Samuel' or 'Song of Solomon'."
         )
     return lookup[key]
@@ -300,7 +300,7 @@ def load_kjv(books=None, references=False, program="bible"):
 
     Examples
     --------
-    >>> from dlbook.sequence import load_kjv
+    >>> from dlbook.mxnet.sequence import load_kjv
     >>> genesis = load_kjv("Genesis")
     >>> genesis[:55]
     'In the beginning God created the heaven and the earth.\\n'
@@ -395,7 +395,7 @@ class SequenceBatches:
     Examples
     --------
     >>> import numpy as onp
-    >>> from dlbook.sequence import SequenceBatches
+    >>> from dlbook.mxnet.sequence import SequenceBatches
     >>> batches = SequenceBatches(onp.arange(22), batch_size=2, num_steps=3, shuffle=False)
     >>> len(batches)
     3
@@ -531,7 +531,7 @@ class RNNModel(gluon.HybridBlock):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.sequence import RNNModel
+    >>> from dlbook.mxnet.sequence import RNNModel
     >>> forecaster = RNNModel(num_outputs=1, num_hiddens=8, cell="gru")
     >>> forecaster.initialize()
     >>> forecaster(mx.np.zeros((4, 12))).shape  # 4 windows of 12 values
@@ -577,7 +577,7 @@ class RNNModel(gluon.HybridBlock):
 
         Examples
         --------
-        >>> from dlbook.sequence import RNNModel
+        >>> from dlbook.mxnet.sequence import RNNModel
         >>> [s.shape for s in RNNModel(1, num_hiddens=5, cell="gru").begin_state(3)]
         [(1, 3, 5)]
         """
@@ -686,7 +686,7 @@ def grad_clipping(params, theta):
     --------
     >>> import mxnet as mx
     >>> from mxnet import autograd, gluon
-    >>> from dlbook.sequence import grad_clipping
+    >>> from dlbook.mxnet.sequence import grad_clipping
     >>> mx.npx.set_np()
     >>> layer = gluon.nn.Dense(1, in_units=2, use_bias=False)
     >>> layer.initialize(mx.init.Constant(1.0))
@@ -761,7 +761,7 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
     Examples
     --------
     >>> import mxnet as mx
-    >>> from dlbook.sequence import RNNModel, Vocab, predict_chars
+    >>> from dlbook.mxnet.sequence import RNNModel, Vocab, predict_chars
     >>> mx.random.seed(0)
     >>> vocab = Vocab("abc")
     >>> net = RNNModel(len(vocab), num_hiddens=8, vocab_size=len(vocab))
@@ -776,7 +776,7 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
             f"(and return_sequences=True), got {describe(net)}."
         )
     if not isinstance(vocab, Vocab):
-        raise TypeError(f"Expected `vocab` to be a dlbook.sequence.Vocab, got {describe(vocab)}.")
+        raise TypeError(f"Expected `vocab` to be a dlbook.mxnet.sequence.Vocab, got {describe(vocab)}.")
     if len(vocab) > net.vocab_size:
         raise ValueError(
             f"`vocab` has {len(vocab)} tokens but `net` was built for vocab_size="
