@@ -49,3 +49,15 @@ def built_book():
     root = Path(__file__).resolve().parent.parent
     return subprocess.run([sys.executable, str(root / "tools" / "build_book.py")], cwd=root,
                           capture_output=True, text=True, timeout=3600)
+
+
+@pytest.fixture(params=["mxnet", "torch"])
+def dl(request):
+    """The framework layer under test: ``dlbook.mxnet`` and ``dlbook.torch`` in turn.
+
+    A test that takes ``dl`` runs once per framework, so both layers keep the same
+    names, behaviour and error messages.
+    """
+    import importlib
+
+    return importlib.import_module(f"dlbook.{request.param}")
