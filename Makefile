@@ -1,13 +1,14 @@
 # dlbook: build the book, run the tests.
 #   make book   create .venv, install everything, execute every chapter, write _build/html
 #   make test   create .venv, install everything, run unit tests, doctests and the executed book
+#   make fast   the quick tier while working (unit tests and doctests, no book build, no installs)
 #   make bench  the training benchmark (minutes, on an idle machine): bench/results.{json,md}
 PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test serve bench wheel clean constraints
+.PHONY: book test fast serve bench wheel clean constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] <= (3, 11), "MXNet 1.9.1 needs Python <= 3.11 (numpy<1.24)"' \
@@ -23,6 +24,9 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
 
 serve: book
 	@echo "Serving _build/html at http://127.0.0.1:8000 (Ctrl-C to stop)"

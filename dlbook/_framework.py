@@ -1,5 +1,6 @@
 """Which deep-learning frameworks are installed, and a clear error when one is missing."""
 import importlib.util
+import sys
 
 __all__ = ["FRAMEWORKS", "available", "require"]
 
@@ -37,6 +38,12 @@ def require(framework):
         raise ValueError(
             f"Expected `framework` to be one of {sorted(FRAMEWORKS)}, got {framework!r}.")
     layer, extra, needs = FRAMEWORKS[framework]
+    if framework == "mxnet" and sys.version_info >= (3, 12):
+        raise ImportError(
+            f"`{layer}` needs MXNet 1.9.1, which runs only on Python 3.9-3.11 (it imports only "
+            f"with numpy<1.24); this is Python {sys.version_info.major}.{sys.version_info.minor}. "
+            f'Use the PyTorch layer, `from dlbook import torch as dl`, or a Python 3.11 '
+            f'environment with `pip install "dlbook[mxnet]"`.')
     if importlib.util.find_spec(framework) is None:
         raise ImportError(
             f"`{layer}` needs the `{framework}` package, which is not installed. "
