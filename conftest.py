@@ -1,4 +1,9 @@
-"""Settings for every test and doctest: Agg backend, seeds, MXNet's array mode reset."""
+"""Settings for every test and doctest: Agg backend, seeds, MXNet's array mode reset.
+
+Every test starts from the same seeds: Python's ``random``, NumPy, and the
+generators of each installed framework (MXNet, PyTorch), through each layer's
+``seed_everything``.
+"""
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -10,15 +15,24 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 
 
+def _layer_seeders():
+    """The ``seed_everything`` of each framework layer that can be imported here."""
+    import importlib
+
+    from dlbook._framework import FRAMEWORKS, available
+
+    return [importlib.import_module(FRAMEWORKS[name][0] + ".session").seed_everything
+            for name in available()]
+
+
 @pytest.fixture(autouse=True)
 def _isolate_global_state():
     """Seed everything before each test; afterwards undo global switches and close figures."""
     import matplotlib.pyplot as plt
     import mxnet as mx
 
-    from dlbook.mxnet.utils import seed_everything
-
-    seed_everything(0)
+    for seed_everything in _layer_seeders():
+        seed_everything(0)
     start_dir = os.getcwd()
     yield
     plt.close("all")

@@ -13,20 +13,48 @@ Each layer also offers every name of the core, so ``dl.plot_lines`` works with e
 """
 __version__ = "0.2.0"
 
-from . import callbacks, download, launch, optim, plot  # noqa: E402
+from . import callbacks, distributed, download, launch, optim, plot  # noqa: E402
 from ._framework import available as available_frameworks  # noqa: E402
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from .plot import plot_function, plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
 
 __all__ = [
     "Callback", "EarlyStopping", "LivePlot", "ProgressBar", "available_frameworks", "callbacks",
-    "download", "launch", "optim", "plot", "plot_function", "plot_history", "plot_lines",
+    "distributed", "download", "launch", "optim", "plot", "plot_function", "plot_history", "plot_lines",
     "show_images", "use_korean_font",
 ]
 
+# --- data, datasets, meters, results, seeding, session ---
+from . import data, datasets, derivatives, meters, results, seeding, session, summaries  # noqa: E402
+from .data import one_hot, scale, train_val_split  # noqa: E402
+from .datasets import (  # noqa: E402
+    FASHION_MNIST_LABELS, load_time_series, synthetic_linear, xor_data,
+)
+from .meters import Accumulator, Timer  # noqa: E402
+from .results import record  # noqa: E402
+
+__all__ += [
+    "Accumulator", "FASHION_MNIST_LABELS", "Timer", "data", "datasets", "derivatives",
+    "load_time_series", "meters", "one_hot", "record", "results", "scale", "seeding", "session",
+    "summaries", "synthetic_linear", "train_val_split", "xor_data",
+]
+
+# --- training: Trainer, History, losses, metrics, schedules, checkpoints ---
+from . import checkpoint, metrics, schedules, training  # noqa: E402
+from .callbacks import History, LearningRateScheduler, TerminateOnNaN  # noqa: E402
+
+__all__ += ["History", "LearningRateScheduler", "TerminateOnNaN", "checkpoint", "metrics",
+            "schedules", "training"]
+
+# --- models, sequence models, regularization, optimization helpers ---
+from . import regularization, sequence  # noqa: E402  (NumPy halves; optim is imported above)
+
+__all__ += ["regularization", "sequence"]
+
 _LAYER_NAMES = {
     "Trainer", "mlp", "lenet", "load_fashion_mnist", "ArrayLoader", "load_array", "try_gpu",
-    "try_all_gpus", "summary", "count_parameters", "setup", "seed_everything",
+    "try_all_gpus", "summary", "count_parameters", "setup", "seed_everything", "load_sklearn",
+    "load_mnist1d", "num_gpus", "derivative",
 }
 
 

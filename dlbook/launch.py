@@ -1,10 +1,11 @@
-"""Start MXNet's scheduler, parameter servers and workers, and watch over them.
+"""Start the processes of a distributed training job, and watch over them.
 
 ::
 
-    dlbook launch -n 2 -s 1 python train.py            # on this machine
+    dlbook launch -n 2 -s 1 python train.py            # MXNet, on this machine
     python -m dlbook.launch -n 2 -s 1 python train.py  # the same
     dlbook launch -n 4 -s 2 -H hosts.txt python train.py  # over SSH
+    dlbook launch --framework torch -n 2 python train.py  # PyTorch: 2 workers, no servers
 
 MXNet's distributed kvstore (``dist_sync``, ``dist_async``) is a parameter
 server: one *scheduler* introduces the processes to each other, *servers* hold
@@ -13,10 +14,18 @@ Each process learns its role from ``DMLC_*`` environment variables; scheduler
 and servers are plain ``python -c "import mxnet"`` processes, since MXNet turns
 into a server on import when ``DMLC_ROLE`` says so.
 
+A PyTorch job (``--framework torch``) has workers only: they combine their
+gradients with an all-reduce over ``torch.distributed``. Each worker gets the
+variables that ``torchrun`` sets (:func:`torch_env`): ``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``, ``LOCAL_WORLD_SIZE`` and the rendezvous address
+``MASTER_ADDR``/``MASTER_PORT``, where worker 0 listens. Without
+``--framework`` the launcher starts an MXNet job when MXNet is installed, a
+PyTorch job otherwise.
+
 The launcher prefixes every output line with the process's role and index
 (``[worker 1] ...``); a process finds its index in ``DLBOOK_LAUNCH_INDEX``.
-(A worker's *rank* in the kvstore is handed out by the scheduler and may
-differ from this index.) It exits with the workers' status. When any process
+(A worker's *rank* in MXNet's kvstore is handed out by the scheduler and may
+differ from this index; in a PyTorch job the rank is the index.) It exits with the workers' status. When any process
 fails, it stops all the others (SIGTERM, then SIGKILL after ``kill_timeout``
 seconds), names the failed process with its exit status and last lines of
 output, and exits non-zero. Every process runs in its own process group, and on
@@ -38,8 +47,10 @@ import uuid
 from ._checks import check_int, describe
 
 __all__ = [
+    "FRAMEWORKS",
     "PortInUseError",
     "dmlc_env",
+    "torch_env",
     "find_free_port",
     "check_port",
     "read_hosts",
@@ -49,6 +60,10 @@ __all__ = [
 ]
 
 ROLES = ("scheduler", "server", "worker")
+#: The frameworks whose jobs the launcher starts.
+FRAMEWORKS = ("mxnet", "torch")
+_LISTENERS = {"mxnet": "the MXNet scheduler", "torch": "worker 0's PyTorch rendezvous"}
+_DEFAULT_PORTS = {"mxnet": 9091, "torch": 29500}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAIL_LINES = 15
 _EXIT_TIMEOUT = 124
@@ -128,6 +143,58 @@ def dmlc_env(role, num_workers, num_servers, root_uri="127.0.0.1", root_port=909
     return env
 
 
+def torch_env(rank, num_workers, master_addr="127.0.0.1", master_port=29500, local_rank=None,
+              local_world_size=None):
+    """The variables of one worker of a PyTorch job, as ``torchrun`` sets them.
+
+    Parameters
+    ----------
+    rank : int
+        From 0 to ``num_workers - 1``; worker 0 opens the rendezvous.
+    num_workers : int
+        ``WORLD_SIZE``, at least 1.
+    master_addr : str, default '127.0.0.1'
+        The address of worker 0's machine, reachable from every worker.
+    master_port : int, default 29500
+        The rendezvous port (``torchrun``'s default).
+    local_rank, local_world_size : int, optional
+        The worker's index among those on its machine, and their number
+        (default: ``rank`` and ``num_workers``, everything on one machine).
+
+    Returns
+    -------
+    dict of str to str
+
+    Examples
+    --------
+    >>> from dlbook.launch import torch_env
+    >>> for key, value in sorted(torch_env(1, num_workers=2, master_port=29600).items()):
+    ...     print(key, value)
+    LOCAL_RANK 1
+    LOCAL_WORLD_SIZE 2
+    MASTER_ADDR 127.0.0.1
+    MASTER_PORT 29600
+    RANK 1
+    WORLD_SIZE 2
+    """
+    num_workers = check_int("num_workers", num_workers, minimum=1)
+    rank = check_int("rank", rank, minimum=0, maximum=num_workers - 1)
+    master_port = _check_port_number("master_port", master_port)
+    if not isinstance(master_addr, str) or not master_addr.strip():
+        raise ValueError(f"Expected `master_addr` as a host name or address, got {describe(master_addr)}.")
+    local_rank = rank if local_rank is None else check_int("local_rank", local_rank, minimum=0)
+    local_world_size = num_workers if local_world_size is None else \
+        check_int("local_world_size", local_world_size, minimum=local_rank + 1)
+    return {
+        "MASTER_ADDR": master_addr,
+        "MASTER_PORT": str(master_port),
+        "RANK": str(rank),
+        "WORLD_SIZE": str(num_workers),
+        "LOCAL_RANK": str(local_rank),
+        "LOCAL_WORLD_SIZE": str(local_world_size),
+    }
+
+
 def find_free_port(host="127.0.0.1"):
     """A TCP port on ``host`` that no program listens on right now.
 
@@ -142,13 +209,16 @@ def find_free_port(host="127.0.0.1"):
         return int(sock.getsockname()[1])
 
 
-def check_port(port, host="127.0.0.1"):
+def check_port(port, host="127.0.0.1", framework="mxnet"):
     """Raise :class:`PortInUseError` if ``port`` on ``host`` cannot be bound.
 
     Parameters
     ----------
     port : int
     host : str, default '127.0.0.1'
+    framework : {'mxnet', 'torch'}, default 'mxnet'
+        Who would listen there (for the message): MXNet's scheduler or
+        PyTorch's rendezvous.
 
     Returns
     -------
@@ -174,12 +244,13 @@ def check_port(port, host="127.0.0.1"):
     >>> busy.close()
     """
     port = _check_port_number("port", port)
+    framework = _check_framework(framework)
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
         except OSError as err:
             raise PortInUseError(
-                f"Port {port} on {host} is already in use, so the MXNet scheduler cannot "
+                f"Port {port} on {host} is already in use, so {_LISTENERS[framework]} cannot "
                 f"listen there ({err.strerror}). Another program or an earlier run still "
                 "holds it: choose another port with `--port`, or leave `--port` out to "
                 "pick a free one."
@@ -249,6 +320,20 @@ def _check_env(env, name="env"):
         if not isinstance(key, str) or not _ENV_NAME.match(key):
             raise ValueError(f"Expected environment variable names in `{name}`, got {key!r}.")
     return {key: str(value) for key, value in env.items()}
+
+
+def _check_framework(framework):
+    if framework not in FRAMEWORKS:
+        raise ValueError(f"Unknown `framework` {framework!r}. Expected one of: "
+                         f"{', '.join(map(repr, FRAMEWORKS))}.")
+    return framework
+
+
+def _default_framework():
+    """MXNet's job when MXNet is installed (the launcher's first framework), else PyTorch's."""
+    import importlib.util
+
+    return "mxnet" if importlib.util.find_spec("mxnet") is not None else "torch"
 
 
 def _check_command(command):
@@ -412,16 +497,32 @@ class _Interrupted(Exception):
 
 
 def _plan(command, num_workers, num_servers, hosts, port, env, python, verbose, ssh_options,
-          launch_id):
-    """The processes to start, scheduler first, as a list of :class:`_Process`."""
+          launch_id, framework="mxnet"):
+    """The processes to start, scheduler first, as a list of :class:`_Process`.
+
+    A PyTorch job has no scheduler and no servers: ``num_servers`` and
+    ``python`` are ignored, and the workers get :func:`torch_env`.
+    """
     local = hosts is None
     root_uri = "127.0.0.1" if local else hosts[0].rsplit("@", 1)[-1]
-    plan = [("scheduler", 0)] + [("server", i) for i in range(num_servers)] \
-        + [("worker", i) for i in range(num_workers)]
+    support = [("scheduler", 0)] + [("server", i) for i in range(num_servers)]
+    plan = (support if framework == "mxnet" else []) + [("worker", i) for i in range(num_workers)]
+    # The host (index) of each worker, and so its rank among the workers on its host. MXNet's
+    # workers go round the hosts after the servers; PyTorch's start at the first host, where
+    # worker 0 opens the rendezvous.
+    first = num_servers if framework == "mxnet" else 0
+    worker_hosts = [0 if local else (first + i) % len(hosts) for i in range(num_workers)]
     procs = []
     for n, (role, index) in enumerate(plan):
-        variables = dmlc_env(role, num_workers, num_servers, root_uri=root_uri, root_port=port,
-                             node_host="127.0.0.1" if local else None, verbose=verbose)
+        if framework == "torch":
+            mine = worker_hosts[index]
+            variables = torch_env(index, num_workers, master_addr=root_uri, master_port=port,
+                                  local_rank=worker_hosts[:index].count(mine),
+                                  local_world_size=worker_hosts.count(mine))
+        else:
+            variables = dmlc_env(role, num_workers, num_servers, root_uri=root_uri,
+                                 root_port=port, node_host="127.0.0.1" if local else None,
+                                 verbose=verbose)
         variables.update({"PYTHONUNBUFFERED": "1", "DLBOOK_LAUNCH_ID": launch_id,
                           "DLBOOK_LAUNCH_INDEX": str(index)})
         if local:
@@ -438,36 +539,45 @@ def _plan(command, num_workers, num_servers, hosts, port, env, python, verbose, 
             host = "127.0.0.1"
             proc_env = {**os.environ, **variables}
         else:
-            # The scheduler runs on the first host; servers and workers go round the list.
-            host = hosts[0] if role == "scheduler" else hosts[(n - 1) % len(hosts)]
+            # MXNet: the scheduler runs on the first host; servers and workers go round the
+            # list. PyTorch: workers go round the list, worker 0 (the rendezvous) first.
+            host = hosts[0] if role == "scheduler" else \
+                hosts[worker_hosts[index]] if role == "worker" else hosts[(n - 1) % len(hosts)]
             argv = ssh_command(host, argv, variables, cwd=os.getcwd(), ssh_options=ssh_options)
             proc_env = None
         procs.append(_Process(role, index, host, argv, proc_env))
     return procs
 
 
-def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout=None,
+def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, timeout=None,
            env=None, python=None, verbose=0, kill_timeout=5.0, ssh_options=(), output=None,
-           error_output=None):
-    """Run ``command`` as ``num_workers`` workers of a distributed MXNet job; return its status.
+           error_output=None, framework=None):
+    """Run ``command`` as ``num_workers`` workers of a distributed job; return its status.
 
-    Starts the scheduler, ``num_servers`` servers and the workers (on this
-    machine, or over SSH on ``hosts``), streams their output line by line
-    prefixed with ``[role index]``, and waits.
+    For MXNet, starts the scheduler, ``num_servers`` servers and the workers;
+    for PyTorch, the workers alone, with the variables of ``torchrun``
+    (:func:`torch_env`). They run on this machine, or over SSH on ``hosts``;
+    their output is streamed line by line prefixed with ``[role index]``, and
+    the launcher waits.
 
     Parameters
     ----------
     command : list of str
         The worker command, e.g. ``['python', 'train.py']``.
-    num_workers, num_servers : int
-        At least 1 each.
+    num_workers : int
+        At least 1.
+    num_servers : int, optional
+        MXNet's parameter servers, at least 1 (default 1). A PyTorch job has
+        none: giving a number is an error.
     hosts : list of str, optional
-        ``[user@]host`` names (see :func:`read_hosts`). The scheduler runs on
-        the first one, servers and workers are spread round the list. Default:
-        every process on this machine, talking over 127.0.0.1.
+        ``[user@]host`` names (see :func:`read_hosts`). The scheduler (MXNet)
+        or worker 0 (PyTorch) runs on the first one, the other processes are
+        spread round the list. Default: every process on this machine, talking
+        over 127.0.0.1.
     port : int, optional
-        The scheduler's port. Default: a free one. On this machine a busy port
-        raises :class:`PortInUseError` before anything starts.
+        The scheduler's port (MXNet) or the rendezvous port ``MASTER_PORT``
+        (PyTorch). Default: a free one. On this machine a busy port raises
+        :class:`PortInUseError` before anything starts.
     timeout : float, optional
         Stop everything and return 124 after this many seconds.
     env : dict of str to str, optional
@@ -475,7 +585,7 @@ def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout
         also inherits this one's environment, and each worker gets
         ``OMP_NUM_THREADS`` = cores // workers unless ``env`` sets it.
     python : str, optional
-        The Python that runs the scheduler and the servers (default: this one).
+        The Python that runs MXNet's scheduler and servers (default: this one).
     verbose : {0, 1, 2}, default 0
         ps-lite's logging (``PS_VERBOSE``).
     kill_timeout : float, default 5.0
@@ -484,6 +594,8 @@ def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout
         Extra ``ssh`` arguments (with ``hosts``).
     output, error_output : file-like, optional
         Where output and the launcher's error reports go (default: stdout, stderr).
+    framework : {'mxnet', 'torch'}, optional
+        The kind of job. Default: ``'mxnet'`` when MXNet is installed, else ``'torch'``.
 
     Returns
     -------
@@ -507,6 +619,8 @@ def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout
     >>> from dlbook.launch import launch
     >>> status = launch([sys.executable, "train.py"], num_workers=2, num_servers=1,
     ...                 timeout=600)  # doctest: +SKIP
+    >>> status = launch([sys.executable, "train.py"], num_workers=2, framework="torch",
+    ...                 timeout=600)  # doctest: +SKIP
 
     Arguments are checked before anything starts:
 
@@ -516,8 +630,14 @@ def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout
     ValueError: Expected `num_workers` >= 1, got 0.
     """
     command = _check_command(command)
+    framework = _default_framework() if framework is None else _check_framework(framework)
     num_workers = check_int("num_workers", num_workers, minimum=1)
-    num_servers = check_int("num_servers", num_servers, minimum=1)
+    if framework == "torch" and num_servers is not None:
+        raise ValueError(
+            f"A PyTorch job has no parameter servers (its workers all-reduce the gradients), "
+            f"got `num_servers`={num_servers!r}. Leave out `num_servers` (`-s`), or use "
+            "framework='mxnet'.")
+    num_servers = check_int("num_servers", 1 if num_servers is None else num_servers, minimum=1)
     env = _check_env(env)
     verbose = check_int("verbose", verbose, minimum=0, maximum=2)
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
@@ -532,16 +652,21 @@ def launch(command, num_workers=2, num_servers=1, hosts=None, port=None, timeout
         hosts = [_check_host(h, "`hosts`") for h in hosts]
     python = python or sys.executable
     if port is None:
-        port = find_free_port() if hosts is None else 9091
+        port = find_free_port() if hosts is None else _DEFAULT_PORTS[framework]
     elif hosts is None:
-        check_port(port)
+        check_port(port, framework=framework)
     else:
         port = _check_port_number("port", port)
     printer = _Printer(output or sys.stdout, error_output or sys.stderr)
     procs = _plan(command, num_workers, num_servers, hosts, port, env, python, verbose,
-                  tuple(ssh_options), uuid.uuid4().hex)
+                  tuple(ssh_options), uuid.uuid4().hex, framework=framework)
     where = "127.0.0.1" if hosts is None else hosts[0].rsplit("@", 1)[-1]
-    printer.say(f"scheduler at {where}:{port}; {num_servers} server(s), {num_workers} worker(s)")
+    if framework == "mxnet":
+        printer.say(f"scheduler at {where}:{port}; {num_servers} server(s), "
+                    f"{num_workers} worker(s)")
+    else:
+        printer.say(f"PyTorch rendezvous at {where}:{port} (MASTER_ADDR:MASTER_PORT); "
+                    f"{num_workers} worker(s), no servers")
 
     handlers = {}
     if threading.current_thread() is threading.main_thread():
@@ -650,22 +775,28 @@ def _run(procs, printer, timeout, kill_timeout, orphan_timeout=30.0, shutdown_ti
 def _parser():
     parser = argparse.ArgumentParser(
         prog="dlbook launch",
-        description="Run a training script as the workers of a distributed MXNet job "
-                    "(parameter-server kvstore 'dist_sync' or 'dist_async').",
-        epilog="example: dlbook launch -n 2 -s 1 python train.py\n\n"
+        description="Run a training script as the workers of a distributed job: MXNet's "
+                    "parameter server (kvstore 'dist_sync' or 'dist_async') or PyTorch's "
+                    "all-reduce over torch.distributed (kvstore 'dist_sync').",
+        epilog="examples: dlbook launch -n 2 -s 1 python train.py\n"
+               "          dlbook launch --framework torch -n 2 python train.py\n\n"
                "exit status: 0 when every worker succeeds; otherwise that of the process that "
                "failed (128+N when killed by signal N), 124 after --timeout, 2 for invalid "
                "arguments.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--num-workers", type=int, required=True,
                         help="number of worker processes")
-    parser.add_argument("-s", "--num-servers", type=int, default=1,
-                        help="number of parameter servers (default 1)")
+    parser.add_argument("-f", "--framework", choices=FRAMEWORKS, default=None,
+                        help="the kind of job (default: mxnet when MXNet is installed, "
+                             "else torch)")
+    parser.add_argument("-s", "--num-servers", type=int, default=None,
+                        help="number of MXNet parameter servers (default 1; none for torch)")
     parser.add_argument("-H", "--hostfile", default=None,
                         help="file with one [user@]host per line: run over SSH on these "
                              "machines (default: every process on this machine)")
     parser.add_argument("-p", "--port", type=int, default=None,
-                        help="the scheduler's port (default: a free one)")
+                        help="the MXNet scheduler's or PyTorch rendezvous' port (default: a "
+                             "free one)")
     parser.add_argument("-t", "--timeout", type=float, default=None,
                         help="stop everything and exit 124 after this many seconds")
     parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
@@ -732,7 +863,8 @@ def main(argv=None):
         return launch(command, num_workers=args.num_workers, num_servers=args.num_servers,
                       hosts=hosts, port=args.port, timeout=args.timeout, env=env,
                       python=args.python, verbose=min(args.verbose, 2),
-                      kill_timeout=args.kill_timeout, ssh_options=args.ssh_option)
+                      kill_timeout=args.kill_timeout, ssh_options=args.ssh_option,
+                      framework=args.framework)
     except (OSError, ValueError, TypeError) as err:
         return error(str(err))
 

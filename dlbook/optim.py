@@ -4,10 +4,12 @@ The book writes each optimizer (gradient descent, momentum, AdaGrad, RMSProp,
 Adam) from its equations as a small *update rule*; this module runs such a rule
 on a function (:func:`descend`), draws the path on a contour plot
 (:func:`plot_contour`), checks gradients and curvature by finite differences
-(:func:`numerical_gradient`, :func:`numerical_hessian`), records the training
-loss after every update of :class:`~dlbook.mxnet.train.Trainer` (:class:`LossRecorder`)
-and measures how the spread of activations changes through a deep network
-(:func:`layer_stds`).
+(:func:`numerical_gradient`, :func:`numerical_hessian`) and records the training
+loss after every update of a layer's ``Trainer`` (:class:`LossRecorder`). It
+imports no framework. ``dl.optim`` of each framework layer
+(:mod:`dlbook.mxnet.optim`, :mod:`dlbook.torch.optim`) offers these names plus
+``layer_stds``, which measures how the spread of activations changes through a
+deep network.
 
 An update rule is a function ``rule(theta, g, state, **hyperparams)`` that
 returns the new parameters. ``theta`` and ``g`` are NumPy arrays of the same
@@ -32,7 +34,6 @@ __all__ = [
     "numerical_hessian",
     "plot_contour",
     "LossRecorder",
-    "layer_stds",
 ]
 
 
@@ -423,18 +424,20 @@ def plot_contour(objective, xlim, ylim, trajectories=None, levels=20, num=200, a
 class LossRecorder(Callback):
     """Record the loss on a whole data set after every few updates of a Trainer.
 
-    :class:`~dlbook.mxnet.train.Trainer` reports one loss per epoch, the average
-    over the mini-batches it trained on. This callback instead evaluates the
-    current network on all examples of ``loader`` (one forward pass, no
-    gradients) before training and after every ``every`` updates, so runs
-    with different batch sizes can be compared update by update and example by
-    example.
+    A ``Trainer`` reports one loss per epoch, the average over the mini-batches
+    it trained on. This callback instead evaluates the current network on all
+    examples of ``loader`` (one batch with every example, in inference mode,
+    through the trainer's ``evaluate``) before training and after every
+    ``every`` updates, so runs with different batch sizes can be compared
+    update by update and example by example. It works with the Trainer of
+    either framework layer.
 
     Parameters
     ----------
-    loader : dlbook.mxnet.data.ArrayLoader
-        The data to evaluate on (usually the training loader passed to ``fit``);
-        its batch size and number of examples also give the examples seen.
+    loader : ArrayLoader
+        A layer's ``dl.ArrayLoader`` with targets (usually the training loader
+        passed to ``fit``); its batch size and number of examples also give the
+        examples seen. Its shuffling order is not touched.
     every : int, default 1
         Record after every ``every``-th update (and after the last of each epoch).
 
@@ -450,7 +453,6 @@ class LossRecorder(Callback):
 
     Examples
     --------
-    >>> import numpy as onp
     >>> from dlbook.mxnet import ArrayLoader, Trainer, mlp, seed_everything, synthetic_linear
     >>> from dlbook.optim import LossRecorder
     >>> seed_everything(0)
@@ -468,12 +470,11 @@ class LossRecorder(Callback):
     """
 
     def __init__(self, loader, every=1):
-        from .mxnet.data import ArrayLoader
-
-        if not isinstance(loader, ArrayLoader) or loader.y is None:
+        if not all(hasattr(loader, a) for a in ("X", "y", "batch_size", "num_examples")) \
+                or loader.y is None:
             raise TypeError(
                 "Expected `loader` to be a dlbook.ArrayLoader with targets `y`, got "
-                f"{describe(loader)}. Wrap the arrays: dlbook.ArrayLoader(X, y, batch_size=...)."
+                f"{describe(loader)}. Wrap the arrays: dl.ArrayLoader(X, y, batch_size=...)."
             )
         self.loader = loader
         self.every = check_int("every", every, minimum=1)
@@ -481,18 +482,16 @@ class LossRecorder(Callback):
         self._updates = self._examples = 0
         self._epoch_start = (0, 0)
         self.num_batches = len(loader)
+        self._whole = None
 
     def _record(self):
-        import mxnet as mx
-
-        trainer = self.trainer
-        with mx.util.np_shape(True), mx.util.np_array(True):
-            X = self.loader.X.as_in_ctx(trainer.device)
-            y = self.loader.y.as_in_ctx(trainer.device)
-            loss = float(trainer.loss(trainer.net(X), y).asnumpy().mean(dtype="float64"))
+        if self._whole is None:  # every example in one batch, in a fixed order
+            loader = self.loader
+            self._whole = type(loader)(loader.X, loader.y, batch_size=loader.num_examples,
+                                       seed=0, device=getattr(self.trainer, "device", None))
         self.updates.append(self._updates)
         self.examples.append(self._examples)
-        self.losses.append(loss)
+        self.losses.append(float(self.trainer.evaluate(self._whole)["loss"]))
 
     def on_train_begin(self, epochs, num_batches):
         if num_batches is not None:
@@ -500,10 +499,10 @@ class LossRecorder(Callback):
         if not self.losses:  # the loss before the first update
             self._record()
 
-    def on_epoch_begin(self, epoch):
+    def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = (self._updates, self._examples)
 
-    def on_batch_end(self, batch):
+    def on_train_batch_end(self, batch, logs=None):
         updates, examples = self._epoch_start
         self._updates = updates + batch
         self._examples = examples + min(batch * self.loader.batch_size,
@@ -515,52 +514,14 @@ class LossRecorder(Callback):
         return f"LossRecorder(every={self.every}, records={len(self.losses)})"
 
 
-_ACTIVATION_TYPES = ("Activation", "LeakyReLU", "PReLU", "ELU", "SELU", "GELU", "Swish",
-                     "SiLU")
+def _layer_stds(layers, X, kind, start, forward, host, kind_of):
+    """The loop of both layers' ``layer_stds``.
 
-
-def layer_stds(net, X, kind="activation"):
-    """Standard deviation of each layer's output for one batch, layer by layer.
-
-    The batch ``X`` is passed through the layers of a sequential network one
-    at a time (inference mode, no gradients). A well-initialized deep network
-    keeps these values of the same order; a badly initialized one makes them
-    shrink or grow geometrically with depth.
-
-    Parameters
-    ----------
-    net : mxnet.gluon.nn.Sequential or HybridSequential
-        An initialized sequential network (e.g. from :func:`dlbook.mlp`).
-    X : array-like, shape (batch, ...)
-        Input batch.
-    kind : {'activation', 'dense', 'all'}, default 'activation'
-        Which outputs to measure: those of activation layers (the hidden
-        outputs ``h``), of ``Dense`` layers (the net inputs ``z``), or of
-        every layer.
-
-    Returns
-    -------
-    numpy.ndarray
-        One standard deviation per measured layer, from input to output.
-
-    Examples
-    --------
-    >>> import mxnet as mx
-    >>> from dlbook.mxnet.models import mlp
-    >>> from dlbook.optim import layer_stds
-    >>> net = mlp(hidden=(4, 4), num_outputs=2)
-    >>> net.initialize(mx.init.Normal(0.5))
-    >>> layer_stds(net, mx.np.ones((3, 5))).shape  # two hidden ReLU layers
-    (2,)
+    ``start(values)`` puts the checked NumPy batch on the framework,
+    ``forward(layer, h)`` runs one layer, ``host(h)`` brings an output back as
+    NumPy, and ``kind_of(layer)`` says ``'activation'``, ``'dense'``,
+    ``'reshape'`` (never measured: it only moves values) or ``None``.
     """
-    import mxnet as mx
-    from mxnet import gluon
-
-    if not isinstance(net, (gluon.nn.Sequential, gluon.nn.HybridSequential)):
-        raise TypeError(
-            "Expected `net` to be a gluon.nn.Sequential or HybridSequential (e.g. from "
-            f"dlbook.mlp), got {describe(net)}."
-        )
     check_choice("kind", kind, {"activation", "dense", "all"})
     values = to_numpy("X", X, dtype="float32")
     if values.ndim < 2:
@@ -568,16 +529,12 @@ def layer_stds(net, X, kind="activation"):
             f"Expected `X` as a batch with the example axis first, got shape {values.shape}. "
             "Add the batch axis, e.g. X.reshape(1, -1)."
         )
-    stds = []
-    with mx.util.np_shape(True), mx.util.np_array(True):
-        h = mx.np.array(values)
-        for i in range(len(net)):
-            layer = net[i]
-            h = layer(h)
-            name = type(layer).__name__
-            if kind == "all" or (kind == "dense" and name == "Dense") or (
-                    kind == "activation" and name in _ACTIVATION_TYPES):
-                stds.append(float(h.asnumpy().std(dtype="float64")))
+    stds, h = [], start(values)
+    for layer in layers:
+        h = forward(layer, h)
+        found = kind_of(layer)
+        if found != "reshape" and (kind == "all" or found == kind):
+            stds.append(float(host(h).std(dtype="float64")))
     if not stds:
         raise ValueError(
             f"`net` has no layer of the kind {kind!r}; use kind='all' to measure every layer."

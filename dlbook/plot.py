@@ -242,20 +242,34 @@ def plot_lines(x, ys, labels=None, xlabel=None, ylabel=None, title=None, xlim=No
 
 
 def plot_function(f, x, name=None, derivative=True, xlabel="x", ylabel=None, ax=None,
-                  figsize=(4.5, 3)):
-    """Plot an element-wise function and, computed by autograd, its derivative.
+                  figsize=(4.5, 3), differentiate=None):
+    """Plot an element-wise function and its derivative.
+
+    This core version imports no framework: it takes the derivative from
+    ``differentiate``, or, when that is None, by central differences on NumPy
+    (:func:`dlbook.derivatives.numerical_derivative`). Each layer's
+    ``plot_function`` (:func:`dlbook.mxnet.derivatives.plot_function`,
+    :func:`dlbook.torch.derivatives.plot_function`) passes its autograd-based
+    ``derivative``, so ``dl.plot_function`` takes functions of that layer's tensors.
 
     Parameters
     ----------
     f : callable
-        Maps an ``mxnet.np`` array to an array of the same shape, element-wise.
+        Maps an array to an array of the same shape, element-wise.
     x : array-like, shape (n,)
         Where to evaluate it.
     name : str, optional
         Used in the legend and title (e.g. ``'ReLU'``).
     derivative : bool, default True
+        Draw the derivative too.
     xlabel, ylabel : str, optional
         Axis labels (default ``'x'`` and none).
+    ax : matplotlib.axes.Axes, optional
+    figsize : tuple, default (4.5, 3)
+    differentiate : callable, optional
+        ``differentiate(f, x) -> (f(x), f'(x))`` as NumPy arrays, such as a
+        layer's ``derivative``. Default: numerical differences, with ``f``
+        called on NumPy arrays.
 
     Returns
     -------
@@ -263,18 +277,20 @@ def plot_function(f, x, name=None, derivative=True, xlabel="x", ylabel=None, ax=
 
     Examples
     --------
-    >>> import mxnet as mx
+    >>> import numpy as onp
     >>> from dlbook.plot import plot_function, use_korean_font
     >>> _ = use_korean_font()
-    >>> ax = plot_function(lambda z: z ** 2, mx.np.linspace(-1, 1, 5), name="제곱")
-    >>> ax.get_lines()[1].get_ydata().tolist()  # d/dz z^2 = 2z
+    >>> ax = plot_function(lambda z: z ** 2, onp.linspace(-1, 1, 5), name="제곱")
+    >>> onp.round(ax.get_lines()[1].get_ydata(), 4).tolist()  # d/dz z^2 = 2z
     [-2.0, -1.0, 0.0, 1.0, 2.0]
     """
-    from .mxnet.utils import derivative as grad_of
+    from .derivatives import numerical_derivative
 
     if not callable(f):
         raise TypeError(f"Expected `f` to be callable, got {describe(f)}.")
-    y, dy = grad_of(f, x)
+    if differentiate is not None and not callable(differentiate):
+        raise TypeError(f"Expected `differentiate` to be callable, got {describe(differentiate)}.")
+    y, dy = (differentiate or numerical_derivative)(f, x)
     xs = onp.asarray(x.asnumpy() if hasattr(x, "asnumpy") else x, dtype="float32")
     label = name or "f"
     ys, labels = [y], [f"{label}(x)"]

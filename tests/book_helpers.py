@@ -48,3 +48,42 @@ def source(page):
 
 def has_code(page):
     return "```{code-cell}" in source(page).read_text(encoding="utf-8")
+
+
+#: A small chapter in both frameworks (framework cells, a shared cell with equal outputs,
+#: a shared cell whose outputs differ, a hidden PyTorch assertion, an MXNet-only cell).
+TWO_FRAMEWORKS = ROOT / "tests" / "fixtures" / "two-frameworks.md"
+INDEX_PAGE = "# 색인 (Index)\n\n:::{ko}\n처음.\n:::\n\n:::{en}\nStart.\n:::\n"
+
+
+def make_book(folder, pages, config_edit=None):
+    """A book in ``folder`` using this repo's configuration and extensions.
+
+    ``pages``: {docname: text} in table-of-contents order, the first is the root.
+    ``config_edit``: a function of the _config.yml text. Returns the folder.
+    """
+    import shutil
+
+    folder = Path(folder)
+    (folder / "book").mkdir(parents=True, exist_ok=True)
+    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    (folder / "_config.yml").write_text(config_edit(config) if config_edit else config,
+                                        encoding="utf-8")
+    shutil.copytree(ROOT / "book" / "_ext", folder / "book" / "_ext", dirs_exist_ok=True)
+    shutil.copytree(ROOT / "book" / "_static", folder / "book" / "_static", dirs_exist_ok=True)
+    names = list(pages)
+    for name, text in pages.items():
+        (folder / f"{name}.md").write_text(text, encoding="utf-8")
+    toc = f"format: jb-book\nroot: {names[0]}\n"
+    if names[1:]:
+        toc += "chapters:\n" + "".join(f"  - file: {n}\n" for n in names[1:])
+    (folder / "_toc.yml").write_text(toc)
+    return folder
+
+
+def run_build(folder, *args, timeout=900):
+    """tools/build_book.py on the book in ``folder``: the finished process (output captured)."""
+    import subprocess
+
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--root",
+                           str(folder), *args], capture_output=True, text=True, timeout=timeout)

@@ -1,18 +1,16 @@
-"""The book as a test: build it (every chapter executed), then check what readers get.
+"""The book as a test: build it (every chapter executed in each framework), then check it.
 
 The build runs once per session (``tools/build_book.py``, the same command as
-``make book``); jupyter-cache makes a rebuild with unchanged chapters quick.
+``make book``); its execution cache makes a rebuild with unchanged code quick.
 """
 import json
 import re
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
-from book_helpers import NOTEBOOK_HEADER, ROOT, build_book, check_bilingual, has_code, source, toc_files
+from book_helpers import (NOTEBOOK_HEADER, ROOT, build_book, check_bilingual, has_code, make_book,
+                          run_build, source, toc_files)
 
 PAGES = toc_files()
 CODE_PAGES = [p for p in PAGES if has_code(p)]
@@ -34,13 +32,13 @@ def test_page_is_bilingual(page):
 # browser tests of tests/test_site.py use the same build.
 
 
-def _chapter_log(output, page):
-    """The part of the build output about one chapter's failed execution."""
-    lines = output.splitlines()
-    for i, line in enumerate(lines):
-        if f"{page}.md" in line and "Executing notebook failed" in line:
-            return "\n".join(lines[i:i + 60])
-    return ""
+def _report():
+    return json.loads((ROOT / "_build" / "execution-times.json").read_text())
+
+
+def _tagged(page):
+    return re.search(r"^:tags: \[[^\]]*\b(mxnet|pytorch)\b", source(page).read_text(encoding="utf-8"),
+                     re.M) is not None
 
 
 @pytest.mark.slow
@@ -52,20 +50,29 @@ def test_book_builds_without_warnings(built_book):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("page", CODE_PAGES)
-def test_chapter_executes(built_book, page):
-    log = _chapter_log(built_book.stdout, page)
-    assert not log, f"Chapter {page} failed to execute:\n{log}"
-    executed = ROOT / "_build" / "jupyter_execute" / f"{page}.ipynb"
-    assert executed.is_file(), f"{page} was not executed (no {executed})"
-    nb = json.loads(executed.read_text(encoding="utf-8"))
-    code_cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code_cells, f"{page} has no code cells in its executed notebook"
-    times = build_book.execution_times(ROOT / "_build")
-    assert source(page).resolve() in times, f"{page} has no execution record in jupyter-cache"
-    assert any(c.get("outputs") for c in code_cells), f"{page}: no code cell has output"
-    for index, cell in enumerate(code_cells):
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        assert not errors, f"{page}: code cell {index} raised {errors[0].get('ename')}"
+def test_chapter_executes_in_each_of_its_frameworks(built_book, page):
+    import nbformat
+
+    runs = _report()["runs"].get(f"{page}.md")
+    assert runs, f"{page} was not executed"
+    expected = ["mxnet", "pytorch"] if _tagged(page) else [list(runs)[0]]
+    assert sorted(runs) == expected, runs
+    for framework, run in runs.items():
+        assert run["ok"], (f"{page} failed in {framework}:\n"
+                           + built_book.stderr[built_book.stderr.find(f"{page}.md ["):][:4000])
+        executed = ROOT / "_build" / ".dlbook" / "executed" / framework / f"{page}.ipynb"
+        nb = nbformat.read(executed, as_version=4)
+        assert nb.metadata["dlbook"]["framework"] == framework
+        code_cells = [c for c in nb.cells if c.cell_type == "code"]
+        other = {"mxnet": "pytorch", "pytorch": "mxnet"}[framework]
+        assert not any(other in c.metadata.get("tags", []) for c in code_cells)
+        assert any(c.get("outputs") for c in code_cells), f"{page} ({framework}): no output"
+        for index, cell in enumerate(code_cells):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            assert not errors, f"{page} ({framework}): code cell {index} raised {errors[0].get('ename')}"
+    merged = nbformat.read(ROOT / "_build" / ".dlbook" / "merged" / f"{page}.ipynb", as_version=4)
+    tags = [t for c in merged.cells for t in c.metadata.get("tags", [])]
+    assert ("pytorch" in tags) == _tagged(page)
 
 
 @pytest.mark.slow
@@ -95,28 +102,32 @@ def test_figures_are_vector_graphics(built_book):
 
 @pytest.mark.slow
 def test_execution_times_are_reported(built_book):
-    report = json.loads((ROOT / "_build" / "execution-times.json").read_text())
+    report = _report()
     assert report["ok"] is True
-    recorded = set(report["chapters"])
-    assert {f"{p}.md" for p in CODE_PAGES} <= recorded, recorded
+    assert {f"{p}.md" for p in CODE_PAGES} <= set(report["chapters"]) == set(report["runs"])
+    for chapter, runs in report["runs"].items():
+        assert report["chapters"][chapter] == pytest.approx(sum(r["seconds"] for r in runs.values()),
+                                                            abs=0.05)
+    assert set(report["framework_seconds"]) == {"mxnet", "pytorch"}
+    assert "Execution times" in built_book.stdout and "total PyTorch" in built_book.stdout
 
 
 def _tiny_book(tmp_path, cells, timeout=None):
-    """A one-chapter book using this repo's configuration and extensions."""
-    book = tmp_path / "book-under-test"
-    (book / "book").mkdir(parents=True)
-    config = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    if timeout is not None:
-        config = re.sub(r"timeout: \d+", f"timeout: {timeout}", config)
-    (book / "_config.yml").write_text(config, encoding="utf-8")
-    shutil.copytree(ROOT / "book" / "_ext", book / "book" / "_ext")
-    shutil.copytree(ROOT / "book" / "_static", book / "book" / "_static")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: book/broken\n")
+    """A one-chapter book using this repo's configuration and extensions.
+
+    ``cells``: code cell sources; ``(tags, source)`` for a tagged cell.
+    """
+    def config(text):
+        return re.sub(r"timeout: \d+", f"timeout: {timeout}", text) if timeout is not None else text
+
     header = NOTEBOOK_HEADER + "# 고장 난 장 (Broken Chapter)\n"
-    body = "".join(f"\n```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
-    (book / "book" / "broken.md").write_text(header + body, encoding="utf-8")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"),
-                           "--root", str(book)], capture_output=True, text=True, timeout=600)
+    body = ""
+    for cell in cells:
+        tags, code = cell if isinstance(cell, tuple) else (None, cell)
+        options = f":tags: [{', '.join(tags)}]\n" if tags else ""
+        body += f"\n```{{code-cell}} ipython3\n{options}{code}\n```\n"
+    book = make_book(tmp_path / "book-under-test", {"book/broken": header + body}, config)
+    proc = run_build(book, timeout=600)
     return proc, proc.stdout + proc.stderr
 
 
@@ -127,7 +138,26 @@ def test_failing_cell_fails_the_build_and_names_chapter_and_cell(tmp_path):
     assert "broken.md" in out and "Executing notebook failed" in out, out[-3000:]
     assert "ratio = 1 / 0  # the failing cell" in out, out[-3000:]
     assert "ZeroDivisionError" in out, out[-3000:]
+    text = (tmp_path / "book-under-test" / "book" / "broken.md").read_text(encoding="utf-8")
+    fence = text.splitlines().index("ratio = 1 / 0  # the failing cell")  # 1-based line above
+    assert f"cell 2 (line {fence} of the chapter)" in out, out[-3000:]
     assert "BUILD FAILED" in out
+
+
+@pytest.mark.slow
+def test_failing_cell_of_one_framework_names_that_framework(tmp_path):
+    proc, out = _tiny_book(tmp_path, [(["mxnet"], "value = 1"), (["pytorch"], "value = 2"),
+                                      "print(value)",
+                                      (["remove-cell", "pytorch"], "assert value == 3, value  # wrong")])
+    assert proc.returncode != 0, out[-3000:]
+    summary = out[out.index("BUILD FAILED"):]
+    assert "book/broken.md [PyTorch] cell 4" in summary and "AssertionError" in summary, summary
+    assert "[MXNet]" not in summary  # the MXNet notebook ran
+    assert "book/broken.md [PyTorch]: Executing notebook failed" in out
+    assert "assert value == 3, value  # wrong" in out
+    report = json.loads((tmp_path / "book-under-test" / "_build" / "execution-times.json").read_text())
+    runs = report["runs"]["book/broken.md"]
+    assert runs["mxnet"]["ok"] is True and runs["pytorch"]["ok"] is False
 
 
 @pytest.mark.slow

@@ -1,15 +1,31 @@
-"""Tests of dlbook.mxnet.data: ArrayLoader, load_array, train_val_split, scale, one_hot."""
+"""Tests of dlbook.data (splits, scaling, one-hot, the neutral loader) and of each layer's
+ArrayLoader / load_array (dlbook.mxnet.data, dlbook.torch.data)."""
 import math
 
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 
-from dlbook.mxnet.data import ArrayLoader, load_array, one_hot, scale, train_val_split
+import dlbook.mxnet
+import dlbook.torch
+from dlbook.data import BaseArrayLoader, one_hot, scale, train_val_split
+
+#: The dtype integer labels have on each layer's device.
+LABEL_DTYPE = {"mxnet": "int32", "torch": "int64"}
+
+
+def _np(array):
+    """A layer's array (or a NumPy one) as NumPy."""
+    if hasattr(array, "asnumpy"):
+        return array.asnumpy()
+    if isinstance(array, torch.Tensor):
+        return array.cpu().numpy()
+    return onp.asarray(array)
 
 
 def _epoch_labels(loader):
-    return onp.concatenate([yb.asnumpy() for _, yb in loader])
+    return onp.concatenate([_np(yb) for _, yb in loader])
 
 
 def _indexed(n, d=3):
@@ -19,108 +35,169 @@ def _indexed(n, d=3):
     return X, onp.arange(n)
 
 
+def _tensor_type(dl):
+    return mx.np.ndarray if dl.FRAMEWORK == "mxnet" else torch.Tensor
+
+
 # ----------------------------------------------------------------- ArrayLoader
 @pytest.mark.parametrize("n, b", [(10, 3), (10, 5), (7, 7), (1, 1), (9, 2)])
-def test_loader_length_and_batch_shapes(np_mode, n, b):
+def test_loader_length_and_batch_shapes(dl, n, b):
     X = onp.ones((n, 2, 3), dtype="float64")
-    loader = ArrayLoader(X, onp.zeros(n, dtype="int64"), batch_size=b)
+    loader = dl.ArrayLoader(X, onp.zeros(n, dtype="int64"), batch_size=b)
     batches = list(loader)
     assert len(loader) == len(batches) == math.ceil(n / b)
     sizes = [xb.shape[0] for xb, _ in batches]
     assert sizes == [b] * (n // b) + ([n % b] if n % b else [])
     assert all(tuple(xb.shape[1:]) == (2, 3) for xb, _ in batches)
-    assert all(isinstance(xb, mx.np.ndarray) for xb, _ in batches)
+    assert all(isinstance(xb, _tensor_type(dl)) for xb, _ in batches)
 
 
-def test_loader_drop_last_drops_only_the_short_batch():
+def test_mxnet_loader_works_with_and_without_numpy_mode(np_mode):
+    loader = dlbook.mxnet.data.ArrayLoader(onp.ones((5, 2)), onp.arange(5), batch_size=2,
+                                           shuffle=True, seed=0)
+    assert [tuple(xb.shape) for xb, _ in loader] == [(2, 2), (2, 2), (1, 2)]
+    assert all(isinstance(xb, mx.np.ndarray) for xb, _ in loader)
+
+
+def test_loader_drop_last_drops_only_the_short_batch(dl):
     X, y = _indexed(10)
-    loader = ArrayLoader(X, y, batch_size=4, drop_last=True)
+    loader = dl.ArrayLoader(X, y, batch_size=4, drop_last=True)
     assert len(loader) == 2
     assert [tuple(xb.shape) for xb, _ in loader] == [(4, 3), (4, 3)]
     assert _epoch_labels(loader).tolist() == list(range(8))
 
 
-def test_loader_dtypes_follow_the_targets():
+def test_loader_dtypes_follow_the_targets(dl):
     X = onp.arange(12).reshape(6, 2)  # integers: features still become float32
-    int_loader = ArrayLoader(X, onp.arange(6), batch_size=6)
-    float_loader = ArrayLoader(X, onp.linspace(0, 1, 6), batch_size=6)
+    int_loader = dl.ArrayLoader(X, onp.arange(6), batch_size=6)
+    float_loader = dl.ArrayLoader(X, onp.linspace(0, 1, 6), batch_size=6)
     xb, yb = next(iter(int_loader))
-    assert xb.dtype == onp.float32 and yb.dtype == onp.int32
-    assert next(iter(float_loader))[1].dtype == onp.float32
-    onp.testing.assert_array_equal(xb.asnumpy(), X.astype("float32"))
+    assert _np(xb).dtype == onp.float32 and _np(yb).dtype == LABEL_DTYPE[dl.FRAMEWORK]
+    assert _np(next(iter(float_loader))[1]).dtype == onp.float32
+    onp.testing.assert_array_equal(_np(xb), X.astype("float32"))
 
 
-def test_loader_without_targets_yields_features_only():
+def test_loader_without_targets_yields_features_only(dl):
     X = onp.arange(10, dtype="float32").reshape(5, 2)
-    batches = list(ArrayLoader(X, batch_size=2))
+    batches = list(dl.ArrayLoader(X, batch_size=2))
     assert [tuple(b.shape) for b in batches] == [(2, 2), (2, 2), (1, 2)]
-    onp.testing.assert_array_equal(onp.concatenate([b.asnumpy() for b in batches]), X)
+    onp.testing.assert_array_equal(onp.concatenate([_np(b) for b in batches]), X)
 
 
 def test_loader_accepts_mxnet_arrays_and_lists():
     X = mx.nd.array([[1, 2], [3, 4], [5, 6]])
-    loader = ArrayLoader(X, [0, 1, 2], batch_size=3)
+    loader = dlbook.mxnet.data.ArrayLoader(X, [0, 1, 2], batch_size=3)
     xb, yb = next(iter(loader))
     assert xb.asnumpy().tolist() == [[1, 2], [3, 4], [5, 6]]
     assert yb.asnumpy().tolist() == [0, 1, 2]
     assert loader.num_examples == 3
 
 
-def test_loader_without_shuffle_keeps_the_order():
+def test_loader_accepts_tensors_that_require_grad_and_lists():
+    X = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    loader = dlbook.torch.data.ArrayLoader(X, [0, 1, 2], batch_size=3)
+    xb, yb = next(iter(loader))
+    assert xb.tolist() == [[1, 2], [3, 4], [5, 6]] and not xb.requires_grad
+    assert yb.tolist() == [0, 1, 2] and yb.dtype == torch.int64
+    assert loader.num_examples == 3
+
+
+def test_torch_loader_copies_the_data_once_onto_the_device():
+    X = onp.zeros((4, 2), dtype="float32")
+    loader = dlbook.torch.data.ArrayLoader(X, onp.arange(4), batch_size=2, device="cpu")
+    X[:] = 7.0  # the caller's array changes; the loader keeps its copy
+    assert loader.device == torch.device("cpu") and loader.X.device == torch.device("cpu")
+    assert float(next(iter(loader))[0].abs().sum()) == 0.0
+    assert loader.X.dtype == torch.float32 and loader.y.dtype == torch.int64
+
+
+def test_loader_without_shuffle_keeps_the_order(dl):
     X, y = _indexed(11)
-    loader = ArrayLoader(X, y, batch_size=4)
+    loader = dl.ArrayLoader(X, y, batch_size=4)
     assert _epoch_labels(loader).tolist() == list(range(11))
     assert _epoch_labels(loader).tolist() == list(range(11))
 
 
-def test_shuffle_is_a_permutation_that_keeps_pairs(np_mode):
+def test_shuffle_is_a_permutation_that_keeps_pairs(dl):
     X, y = _indexed(50)
-    loader = ArrayLoader(X, y, batch_size=8, shuffle=True, seed=3)
-    xs, ys = zip(*[(xb.asnumpy(), yb.asnumpy()) for xb, yb in loader])
+    loader = dl.ArrayLoader(X, y, batch_size=8, shuffle=True, seed=3)
+    xs, ys = zip(*[(_np(xb), _np(yb)) for xb, yb in loader])
     xs, ys = onp.concatenate(xs), onp.concatenate(ys)
     assert sorted(ys.tolist()) == list(range(50))
     assert ys.tolist() != list(range(50))
     onp.testing.assert_array_equal(xs[:, 0], ys)  # each row still with its label
 
 
-def test_shuffle_differs_between_epochs_and_is_reproducible():
+def test_shuffle_differs_between_epochs_and_is_reproducible(dl):
     X, y = _indexed(40)
-    first = ArrayLoader(X, y, batch_size=8, shuffle=True, seed=7)
-    again = ArrayLoader(X, y, batch_size=8, shuffle=True, seed=7)
-    other = ArrayLoader(X, y, batch_size=8, shuffle=True, seed=8)
+    first = dl.ArrayLoader(X, y, batch_size=8, shuffle=True, seed=7)
+    again = dl.ArrayLoader(X, y, batch_size=8, shuffle=True, seed=7)
+    other = dl.ArrayLoader(X, y, batch_size=8, shuffle=True, seed=8)
     epochs = [_epoch_labels(first).tolist() for _ in range(3)]
     assert epochs[0] != epochs[1] and epochs[1] != epochs[2]
     assert [_epoch_labels(again).tolist() for _ in range(3)] == epochs
     assert _epoch_labels(other).tolist() != epochs[0]
 
 
-def test_shuffle_without_seed_follows_seed_everything():
-    from dlbook.mxnet.utils import seed_everything
-
+def test_both_layers_shuffle_in_the_same_order():
     X, y = _indexed(30)
-    seed_everything(5)
-    a = _epoch_labels(ArrayLoader(X, y, batch_size=5, shuffle=True))
-    seed_everything(5)
-    b = _epoch_labels(ArrayLoader(X, y, batch_size=5, shuffle=True))
-    seed_everything(6)
-    c = _epoch_labels(ArrayLoader(X, y, batch_size=5, shuffle=True))
+    orders = [_epoch_labels(layer.ArrayLoader(X, y, batch_size=4, shuffle=True, seed=11))
+              for layer in (dlbook.mxnet, dlbook.torch)]
+    assert orders[0].tolist() == orders[1].tolist() != list(range(30))
+
+
+def test_shuffle_without_seed_follows_seed_everything(dl):
+    X, y = _indexed(30)
+    dl.seed_everything(5)
+    a = _epoch_labels(dl.ArrayLoader(X, y, batch_size=5, shuffle=True))
+    dl.seed_everything(5)
+    b = _epoch_labels(dl.ArrayLoader(X, y, batch_size=5, shuffle=True))
+    dl.seed_everything(6)
+    c = _epoch_labels(dl.ArrayLoader(X, y, batch_size=5, shuffle=True))
     assert a.tolist() == b.tolist()
     assert a.tolist() != c.tolist()
 
 
-def test_loader_repr_names_its_settings():
-    loader = ArrayLoader(onp.ones((5, 2)), batch_size=2, shuffle=True, seed=0)
-    assert repr(loader) == "ArrayLoader(num_examples=5, batch_size=2, shuffle=True, device=cpu(0))"
+def test_loader_repr_names_its_settings(dl):
+    loader = dl.ArrayLoader(onp.ones((5, 2)), batch_size=2, shuffle=True, seed=0)
+    device = {"mxnet": "cpu(0)", "torch": "cpu"}[dl.FRAMEWORK]
+    assert repr(loader) == (f"ArrayLoader(num_examples=5, batch_size=2, shuffle=True, "
+                            f"device={device})")
 
 
-def test_load_array_wraps_tuples():
+def test_loader_gives_its_data_back_as_numpy(dl):
+    X, y = _indexed(7)
+    loader = dl.ArrayLoader(X, y, batch_size=3, shuffle=True, seed=0)
+    list(loader)  # an epoch does not reorder the stored data
+    X_back, y_back = loader.to_numpy()
+    onp.testing.assert_array_equal(X_back, X)
+    assert y_back.tolist() == list(range(7))
+    assert dl.ArrayLoader(X, batch_size=3).to_numpy()[1] is None
+
+
+def test_load_array_wraps_tuples(dl):
     X, y = _indexed(6)
-    loader = load_array((X, y), batch_size=4, shuffle=False)
-    assert isinstance(loader, ArrayLoader) and len(loader) == 2
+    loader = dl.load_array((X, y), batch_size=4, shuffle=False)
+    assert isinstance(loader, dl.ArrayLoader) and len(loader) == 2
     assert _epoch_labels(loader).tolist() == list(range(6))
-    only_x = load_array((X,), batch_size=4, shuffle=True, seed=1)
+    only_x = dl.load_array((X,), batch_size=4, shuffle=True, seed=1)
     assert only_x.y is None and only_x.shuffle
-    assert sorted(onp.concatenate([b.asnumpy()[:, 0] for b in only_x]).tolist()) == list(range(6))
+    assert sorted(onp.concatenate([_np(b)[:, 0] for b in only_x]).tolist()) == list(range(6))
+
+
+def test_the_neutral_loader_yields_numpy_batches():
+    X, y = _indexed(5)
+    loader = BaseArrayLoader(X, y, batch_size=2, shuffle=True, seed=3)
+    batches = list(loader)
+    assert all(isinstance(xb, onp.ndarray) for xb, _ in batches)
+    assert sorted(onp.concatenate([yb for _, yb in batches]).tolist()) == list(range(5))
+    assert repr(loader) == "BaseArrayLoader(num_examples=5, batch_size=2, shuffle=True, device=cpu)"
+
+
+def test_layers_reexport_the_neutral_helpers(dl):
+    assert dl.train_val_split is dl.data.train_val_split is train_val_split
+    assert dl.scale is scale and dl.one_hot is one_hot
+    assert issubclass(dl.ArrayLoader, BaseArrayLoader)
 
 
 # ------------------------------------------------------------- train_val_split
@@ -199,9 +276,10 @@ def test_one_hot_matches_a_reference(labels, k):
     onp.testing.assert_array_equal(out.argmax(axis=1), labels)
 
 
-def test_one_hot_accepts_whole_floats_and_mxnet_arrays():
+def test_one_hot_accepts_whole_floats_and_framework_arrays():
     onp.testing.assert_array_equal(one_hot([1.0, 0.0], 2), [[0, 1], [1, 0]])
     onp.testing.assert_array_equal(one_hot(mx.np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    onp.testing.assert_array_equal(one_hot(torch.tensor([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
 
 
 # ------------------------------------------------------------------ bad input
@@ -209,20 +287,31 @@ _X = onp.ones((6, 2), dtype="float32")
 _Y = onp.arange(6)
 _NAN = onp.array([[1.0, onp.nan], [0.0, 1.0]])
 
+LOADER_BAD_INPUTS = [
+    # (call on a layer, error type, message pattern): the same in both layers
+    (lambda dl: dl.ArrayLoader(_X, _Y, batch_size=0), ValueError, r"`batch_size` >= 1, got 0"),
+    (lambda dl: dl.ArrayLoader(_X, _Y, batch_size=7), ValueError, r"`batch_size` <= the number of examples \(6\), got 7"),
+    (lambda dl: dl.ArrayLoader(_X, _Y, batch_size=2.5), TypeError, r"`batch_size` to be an integer"),
+    (lambda dl: dl.ArrayLoader(_X, _Y, batch_size=True), TypeError, r"`batch_size` to be an integer"),
+    (lambda dl: dl.ArrayLoader(_X, _Y[:5], batch_size=2), ValueError, r"`X` has 6, `y` has 5"),
+    (lambda dl: dl.ArrayLoader(_NAN, batch_size=1), ValueError, r"`X` contains 1 NaN or infinite"),
+    (lambda dl: dl.ArrayLoader(_X, [0, 1, 2, 3, 4, onp.inf], batch_size=1), ValueError, r"`y` contains 1 NaN"),
+    (lambda dl: dl.ArrayLoader(onp.zeros((0, 2)), batch_size=1), ValueError, r"non-empty `X`, got shape \(0, 2\)"),
+    (lambda dl: dl.ArrayLoader([["a", "b"]], batch_size=1), TypeError, r"`X` to hold numbers"),
+    (lambda dl: dl.ArrayLoader(_X, batch_size=2, seed=-1), ValueError, r"`seed` >= 0"),
+    (lambda dl: dl.load_array(_X, batch_size=2), TypeError, r"`arrays` as a tuple"),
+    (lambda dl: dl.load_array((_X, _Y, _Y), batch_size=2), TypeError, r"`arrays` as a tuple"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", LOADER_BAD_INPUTS)
+def test_loader_bad_input_raises_a_clear_error(dl, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(dl)
+
+
 BAD_INPUTS = [
     # (call, error type, message pattern)
-    (lambda: ArrayLoader(_X, _Y, batch_size=0), ValueError, r"`batch_size` >= 1, got 0"),
-    (lambda: ArrayLoader(_X, _Y, batch_size=7), ValueError, r"`batch_size` <= the number of examples \(6\), got 7"),
-    (lambda: ArrayLoader(_X, _Y, batch_size=2.5), TypeError, r"`batch_size` to be an integer"),
-    (lambda: ArrayLoader(_X, _Y, batch_size=True), TypeError, r"`batch_size` to be an integer"),
-    (lambda: ArrayLoader(_X, _Y[:5], batch_size=2), ValueError, r"`X` has 6, `y` has 5"),
-    (lambda: ArrayLoader(_NAN, batch_size=1), ValueError, r"`X` contains 1 NaN or infinite"),
-    (lambda: ArrayLoader(_X, [0, 1, 2, 3, 4, onp.inf], batch_size=1), ValueError, r"`y` contains 1 NaN"),
-    (lambda: ArrayLoader(onp.zeros((0, 2)), batch_size=1), ValueError, r"non-empty `X`, got shape \(0, 2\)"),
-    (lambda: ArrayLoader([["a", "b"]], batch_size=1), TypeError, r"`X` to hold numbers"),
-    (lambda: ArrayLoader(_X, batch_size=2, seed=-1), ValueError, r"`seed` >= 0"),
-    (lambda: load_array(_X, batch_size=2), TypeError, r"`arrays` as a tuple"),
-    (lambda: load_array((_X, _Y, _Y), batch_size=2), TypeError, r"`arrays` as a tuple"),
     (lambda: train_val_split(_X, _Y, val_fraction=0.0), ValueError, r"`val_fraction` in \(0.0, 1.0\)"),
     (lambda: train_val_split(_X, _Y, val_fraction=1.0), ValueError, r"`val_fraction` in \(0.0, 1.0\)"),
     (lambda: train_val_split(_X, _Y, val_fraction="half"), TypeError, r"`val_fraction` to be a number"),

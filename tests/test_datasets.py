@@ -1,5 +1,6 @@
-"""Tests of dlbook.mxnet.datasets: Fashion-MNIST (local, Debian, download), scikit-learn tables,
-MNIST-1D, time series and the synthetic problems."""
+"""Tests of dlbook.datasets (Fashion-MNIST found locally, in Debian's package or downloaded;
+scikit-learn tables, MNIST-1D, time series, synthetic problems, as NumPy arrays) and of each
+layer's loaders over them (dlbook.mxnet.datasets, dlbook.torch.datasets)."""
 import functools
 import gzip
 import http.server
@@ -8,18 +9,27 @@ from pathlib import Path
 
 import numpy as onp
 import pytest
+import torch
 
-from dlbook.mxnet import datasets
-from dlbook.mxnet.data import ArrayLoader, train_val_split
-from dlbook.mxnet.datasets import (
-    load_fashion_mnist,
-    load_mnist1d,
-    load_sklearn,
+from dlbook import datasets
+from dlbook.data import train_val_split
+from dlbook.datasets import (
+    fashion_mnist_arrays,
     load_time_series,
+    mnist1d_arrays,
+    sklearn_arrays,
     synthetic_linear,
     xor_data,
 )
 from dlbook.download import sha256_of
+
+#: The dtype class labels have in each layer's batches.
+LABEL_DTYPE = {"mxnet": "int32", "torch": "int64"}
+
+
+def _np(array):
+    return array.asnumpy() if hasattr(array, "asnumpy") else array.cpu().numpy()
+
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")  # the real files (package dataset-fashion-mnist)
 FILES = list(datasets._FASHION_FILES)
@@ -98,7 +108,7 @@ def serve(monkeypatch):
 
 # --------------------------------------------------------------- Fashion-MNIST
 def test_fashion_mnist_loads_the_real_files():
-    (X_tr, y_tr), (X_te, y_te) = load_fashion_mnist(as_arrays=True, download=False)
+    (X_tr, y_tr), (X_te, y_te) = fashion_mnist_arrays(download=False)
     assert X_tr.shape == (60000, 1, 28, 28) and X_te.shape == (10000, 1, 28, 28)
     assert X_tr.dtype == X_te.dtype == onp.float32
     assert y_tr.dtype == y_te.dtype == onp.int32
@@ -110,15 +120,23 @@ def test_fashion_mnist_loads_the_real_files():
 
 
 def test_fashion_mnist_flat_and_as_loaders():
-    (X_flat, _), _ = load_fashion_mnist(flatten=True, as_arrays=True, download=False)
+    (X_flat, _), _ = fashion_mnist_arrays(flatten=True, download=False)
     raw = datasets._fashion_arrays(str(DEBIAN_DIR))[0]  # uint8, shape (60000, 28, 28)
     assert X_flat.shape == (60000, 784)
     onp.testing.assert_allclose(X_flat[:5], raw[:5].reshape(5, 784) / 255.0, rtol=1e-6)
-    train, test = load_fashion_mnist(batch_size=2500, seed=0, download=False)
-    assert isinstance(train, ArrayLoader) and (len(train), len(test)) == (24, 4)
+
+
+def test_fashion_mnist_loaders_of_each_layer(dl):
+    train, test = dl.load_fashion_mnist(batch_size=2500, seed=0, download=False)
+    assert isinstance(train, dl.ArrayLoader) and (len(train), len(test)) == (24, 4)
     assert train.shuffle and not test.shuffle
     X, y = next(iter(test))
-    assert X.shape == (2500, 1, 28, 28) and y.shape == (2500,)
+    assert tuple(X.shape) == (2500, 1, 28, 28) and tuple(y.shape) == (2500,)
+    assert _np(y).dtype == LABEL_DTYPE[dl.FRAMEWORK] and _np(X).dtype == onp.float32
+    _, y_test = fashion_mnist_arrays(download=False)[1]
+    onp.testing.assert_array_equal(_np(y), y_test[:2500])  # the test loader keeps the order
+    (X_flat, _), _ = dl.load_fashion_mnist(flatten=True, as_arrays=True, download=False)
+    assert isinstance(X_flat, onp.ndarray) and X_flat.shape == (60000, 784)
 
 
 def test_search_order_data_dir_then_env_then_debian_then_cache(monkeypatch, tmp_path,
@@ -148,7 +166,7 @@ def test_search_order_data_dir_then_env_then_debian_then_cache(monkeypatch, tmp_
 def test_corrupted_copy_in_data_dir_raises_a_checksum_error(tmp_path):
     folder = _copy_of_real_files(tmp_path / "broken", corrupt="train-images-idx3-ubyte.gz")
     with pytest.raises(OSError, match=r"Checksum mismatch for .*broken.*train-images-idx3-ubyte\.gz"):
-        load_fashion_mnist(data_dir=folder, download=False, as_arrays=True)
+        fashion_mnist_arrays(data_dir=folder, download=False)
 
 
 def test_bad_idx_files_raise_clear_errors(tmp_path):
@@ -168,7 +186,7 @@ def test_bad_idx_files_raise_clear_errors(tmp_path):
 def test_missing_fashion_mnist_names_every_place_tried(no_local_copy, monkeypatch, tmp_path):
     monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        load_fashion_mnist(data_dir=tmp_path / "mine", download=False)
+        fashion_mnist_arrays(data_dir=tmp_path / "mine", download=False)
     message = str(info.value)
     for place in (f"`data_dir` ({tmp_path / 'mine'})",
                   f"$DLBOOK_DATA ({tmp_path / 'env' / 'fashion-mnist'})",
@@ -184,7 +202,7 @@ def test_download_fills_the_cache_and_loads(no_local_copy, pinned_to_debian, ser
                                             monkeypatch, tmp_path):
     url, requested = serve(_copy_of_real_files(tmp_path / "server"))
     monkeypatch.setattr(datasets, "FASHION_MNIST_URL", url)
-    (X_tr, y_tr), (X_te, y_te) = load_fashion_mnist(as_arrays=True)
+    (X_tr, y_tr), (X_te, y_te) = fashion_mnist_arrays()
     folder = no_local_copy / "fashion-mnist"
     assert sorted(p.name for p in folder.iterdir()) == sorted(FILES)
     for name in FILES:
@@ -203,7 +221,7 @@ def test_corrupted_download_leaves_nothing_in_the_cache(no_local_copy, pinned_to
     monkeypatch.setattr(datasets, "FASHION_MNIST_URL", url)
     with pytest.raises(OSError, match=r"a download from http://127\.0\.0\.1.*"
                                       r"train-images-idx3-ubyte\.gz does not have the expected SHA-256"):
-        load_fashion_mnist(as_arrays=True)
+        fashion_mnist_arrays()
     assert requested == ["train-images-idx3-ubyte.gz"]
     folder = no_local_copy / "fashion-mnist"
     assert not folder.exists() or list(folder.iterdir()) == []
@@ -216,7 +234,7 @@ def test_damaged_cached_copy_is_reported_offline_and_fetched_again(
     with pytest.raises(FileNotFoundError,
                        match=r"the download cache \(.*\), where t10k-labels-idx1-ubyte\.gz failed "
                              r"the SHA-256 check; a download \(disabled: download=False\)"):
-        load_fashion_mnist(download=False)
+        fashion_mnist_arrays(download=False)
     url, requested = serve(_copy_of_real_files(tmp_path / "server"))
     monkeypatch.setattr(datasets, "FASHION_MNIST_URL", url)
     assert datasets._find_fashion_mnist(None, True, no_local_copy) == cached
@@ -231,7 +249,7 @@ def test_unreachable_files_on_the_server_are_reported(no_local_copy, serve, monk
     url, _ = serve(empty)
     monkeypatch.setattr(datasets, "FASHION_MNIST_URL", url)
     with pytest.raises(FileNotFoundError, match=r"a download from http://127\.0\.0\.1.*404"):
-        load_fashion_mnist(as_arrays=True)
+        fashion_mnist_arrays()
     folder = no_local_copy / "fashion-mnist"
     assert not folder.exists() or list(folder.iterdir()) == []
 
@@ -240,8 +258,7 @@ def test_unreachable_files_on_the_server_are_reported(no_local_copy, serve, monk
 def test_load_sklearn_scales_with_training_statistics_only():
     import sklearn.datasets
 
-    (X_tr, y_tr), (X_te, y_te) = load_sklearn("digits", test_fraction=0.25, seed=3,
-                                              as_arrays=True)
+    (X_tr, y_tr), (X_te, y_te) = sklearn_arrays("digits", test_fraction=0.25, seed=3)
     X, y = sklearn.datasets.load_digits(return_X_y=True)
     raw_tr, raw_te, ref_y_tr, ref_y_te = train_val_split(X, y, val_fraction=0.25, seed=3,
                                                          stratify=True)
@@ -256,36 +273,71 @@ def test_load_sklearn_scales_with_training_statistics_only():
 
 
 def test_load_sklearn_classification_is_stratified():
-    (_, y_tr), (_, y_te) = load_sklearn("iris", test_fraction=0.2, as_arrays=True)
+    (_, y_tr), (_, y_te) = sklearn_arrays("iris", test_fraction=0.2)
     assert onp.bincount(y_te).tolist() == [10, 10, 10]
     assert onp.bincount(y_tr).tolist() == [40, 40, 40]
 
 
 def test_load_sklearn_regression_and_scaling_choices():
-    (X_tr, y_tr), (X_te, y_te) = load_sklearn("diabetes", scaling="minmax", as_arrays=True)
+    (X_tr, y_tr), (X_te, y_te) = sklearn_arrays("diabetes", scaling="minmax")
     assert y_tr.shape == (len(X_tr), 1) and y_tr.dtype == onp.float32
     assert X_tr.min() == 0.0 and X_tr.max() == 1.0
-    (raw, _), _ = load_sklearn("wine", scaling=None, as_arrays=True)
+    (raw, _), _ = sklearn_arrays("wine", scaling=None)
     assert raw.max() > 100  # proline is in the hundreds when not scaled
 
 
-def test_load_sklearn_loaders():
-    train, test = load_sklearn("breast_cancer", batch_size=64, seed=1)
-    assert isinstance(train, ArrayLoader) and train.shuffle and not test.shuffle
+def test_load_sklearn_loaders(dl):
+    train, test = dl.load_sklearn("breast_cancer", batch_size=64, seed=1)
+    assert isinstance(train, dl.ArrayLoader) and train.shuffle and not test.shuffle
     assert train.num_examples + test.num_examples == 569
     X, y = next(iter(train))
-    assert X.shape == (64, 30) and set(y.asnumpy().tolist()) <= {0, 1}
+    assert tuple(X.shape) == (64, 30) and set(_np(y).tolist()) <= {0, 1}
+    assert _np(y).dtype == LABEL_DTYPE[dl.FRAMEWORK]
+    (X_te, y_te) = test.to_numpy()
+    ref = sklearn_arrays("breast_cancer", seed=1)[1]
+    onp.testing.assert_array_equal(X_te, ref[0])
+    onp.testing.assert_array_equal(y_te, ref[1])
+    _, y_reg = next(iter(dl.load_sklearn("diabetes", batch_size=8)[0]))
+    assert tuple(y_reg.shape) == (8, 1) and _np(y_reg).dtype == onp.float32  # regression
+
+
+def test_layer_as_arrays_are_the_neutral_arrays(dl):
+    (X_tr, y_tr), (X_te, y_te) = dl.load_sklearn("wine", seed=2, as_arrays=True)
+    (ref_X_tr, ref_y_tr), (ref_X_te, ref_y_te) = sklearn_arrays("wine", seed=2)
+    for got, ref in [(X_tr, ref_X_tr), (y_tr, ref_y_tr), (X_te, ref_X_te), (y_te, ref_y_te)]:
+        assert isinstance(got, onp.ndarray) and got.dtype == ref.dtype
+        onp.testing.assert_array_equal(got, ref)
+    (X1, y1), _ = dl.load_mnist1d(as_arrays=True)
+    onp.testing.assert_array_equal(X1, mnist1d_arrays()[0][0])
 
 
 # ----------------------------------------------------------- MNIST-1D, series
-def test_load_mnist1d():
-    (X_tr, y_tr), (X_te, y_te) = load_mnist1d(as_arrays=True)
+def test_mnist1d_arrays():
+    (X_tr, y_tr), (X_te, y_te) = mnist1d_arrays()
     assert X_tr.shape == (4000, 40) and X_te.shape == (1000, 40)
     assert X_tr.dtype == onp.float32 and y_tr.dtype == onp.int32
     assert sorted(set(y_tr.tolist())) == list(range(10))
     assert onp.isfinite(X_tr).all() and X_tr.std() > 0.1
-    train, test = load_mnist1d(batch_size=500)
+    assert not onp.array_equal(X_tr, mnist1d_arrays(seed=1)[0][0])
+
+
+def test_load_mnist1d_loaders(dl):
+    train, test = dl.load_mnist1d(batch_size=500)
     assert (len(train), len(test)) == (8, 2)
+    X, y = next(iter(test))
+    assert tuple(X.shape) == (500, 40) and _np(y).dtype == LABEL_DTYPE[dl.FRAMEWORK]
+
+
+def test_loaders_live_on_the_requested_device():
+    import mxnet as mx
+
+    from dlbook import mxnet as dlm
+    from dlbook import torch as dlt
+
+    assert dlm.load_mnist1d(device=mx.cpu())[0].X.ctx == mx.cpu()
+    train, test = dlt.load_mnist1d(device="cpu")
+    assert train.device == test.device == torch.device("cpu")
+    assert next(iter(train))[0].device == torch.device("cpu")
 
 
 @pytest.mark.parametrize("name, n, first, last", [
@@ -331,19 +383,17 @@ def test_xor_truth_table_and_noisy_version():
 
 # ------------------------------------------------------------------ bad input
 BAD_INPUTS = [
-    (lambda: load_sklearn("mnist"), ValueError, r"Unknown `name` 'mnist'. Expected one of: 'breast_cancer'"),
-    (lambda: load_sklearn("iris", scaling="log"), ValueError, r"Unknown `scaling` 'log'"),
-    (lambda: load_sklearn("iris", test_fraction=1.0), ValueError, r"`val_fraction` in \(0.0, 1.0\)"),
-    (lambda: load_sklearn("iris", batch_size=0), ValueError, r"`batch_size` >= 1"),
+    (lambda: sklearn_arrays("mnist"), ValueError, r"Unknown `name` 'mnist'. Expected one of: 'breast_cancer'"),
+    (lambda: sklearn_arrays("iris", scaling="log"), ValueError, r"Unknown `scaling` 'log'"),
+    (lambda: sklearn_arrays("iris", test_fraction=1.0), ValueError, r"`val_fraction` in \(0.0, 1.0\)"),
     (lambda: load_time_series("temperature"), ValueError, r"Unknown `name` 'temperature'"),
-    (lambda: load_mnist1d(seed=-1), ValueError, r"`seed` >= 0"),
+    (lambda: mnist1d_arrays(seed=-1), ValueError, r"`seed` >= 0"),
     (lambda: synthetic_linear([[1.0, 2.0]], 0.0), ValueError, r"`w` with 1 dimensions, got shape \(1, 2\)"),
     (lambda: synthetic_linear([1.0, onp.nan], 0.0), ValueError, r"`w` contains 1 NaN"),
     (lambda: synthetic_linear([1.0], 0.0, num_examples=0), ValueError, r"`num_examples` >= 1"),
     (lambda: synthetic_linear([1.0], 0.0, noise=-0.1), ValueError, r"`noise` in \[0.0, inf\)"),
     (lambda: xor_data(num_examples=3), ValueError, r"`num_examples` >= 4"),
     (lambda: xor_data(num_examples=10, noise="a lot"), TypeError, r"`noise` to be a number"),
-    (lambda: load_fashion_mnist(data_dir=DEBIAN_DIR, batch_size=0), ValueError, r"`batch_size` >= 1"),
 ]
 
 
@@ -351,3 +401,21 @@ BAD_INPUTS = [
 def test_bad_input_raises_a_clear_error(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+LAYER_BAD_INPUTS = [
+    # The same message from both layers.
+    (lambda dl: dl.load_sklearn("mnist"), ValueError, r"Unknown `name` 'mnist'. Expected one of: 'breast_cancer'"),
+    (lambda dl: dl.load_sklearn("iris", scaling="log"), ValueError, r"Unknown `scaling` 'log'"),
+    (lambda dl: dl.load_sklearn("iris", test_fraction=1.0), ValueError, r"`val_fraction` in \(0.0, 1.0\)"),
+    (lambda dl: dl.load_sklearn("iris", batch_size=0), ValueError, r"`batch_size` >= 1"),
+    (lambda dl: dl.load_mnist1d(seed=-1), ValueError, r"`seed` >= 0"),
+    (lambda dl: dl.load_mnist1d(batch_size=2.0), TypeError, r"`batch_size` to be an integer"),
+    (lambda dl: dl.load_fashion_mnist(data_dir=DEBIAN_DIR, batch_size=0), ValueError, r"`batch_size` >= 1"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", LAYER_BAD_INPUTS)
+def test_layer_bad_input_raises_a_clear_error(dl, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(dl)

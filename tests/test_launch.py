@@ -309,3 +309,207 @@ def test_cli_reports_a_port_in_use(tag):
     assert f"dlbook launch: error: Port {port} on 127.0.0.1 is already in use" in proc.stderr
     assert "started" not in proc.stdout  # nothing was started
     _assert_no_strays(tag)
+
+
+# ------------------------------------------------ the launcher, PyTorch jobs
+def _run_torch(command, tag, **kwargs):
+    out, err = io.StringIO(), io.StringIO()
+    env = {"DLBOOK_TEST_TAG": tag, **kwargs.pop("env", {})}
+    start = time.monotonic()
+    status = launch.launch(command, framework="torch", env=env, output=out, error_output=err,
+                           kill_timeout=2.0, **kwargs)
+    return status, out.getvalue(), err.getvalue(), time.monotonic() - start
+
+
+def test_torch_job_gives_workers_the_torchrun_variables_and_no_servers(tag):
+    code = ("import os; print(*(os.environ[k] for k in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', "
+            "'MASTER_ADDR', 'MASTER_PORT')), 'DMLC_ROLE' in os.environ)")
+    status, out, err, _ = _run_torch(_py(code), tag, num_workers=2, port=launch.find_free_port(),
+                                     timeout=60)
+    assert status == 0, out + err
+    port = re.search(r"\[launch\] PyTorch rendezvous at 127\.0\.0\.1:(\d+) "
+                     r"\(MASTER_ADDR:MASTER_PORT\); 2 worker\(s\), no servers", out).group(1)
+    for rank in (0, 1):
+        assert f"[worker {rank}] {rank} 2 {rank} 127.0.0.1 {port} False" in out
+    assert "scheduler" not in out and "server" not in out.replace("no servers", "")
+    assert "[launch] all workers finished successfully" in out and err == ""
+    _assert_no_strays(tag)
+
+
+def test_a_failing_torch_worker_is_named_and_everything_stops(tag):
+    code = ("import os, sys, time\n"
+            "if os.environ['RANK'] == '1':\n"
+            "    time.sleep(0.5); print('rank 1 gives up'); sys.exit(4)\n"
+            "time.sleep(300)\n")
+    status, out, err, seconds = _run_torch(_py(code), tag, num_workers=3, timeout=60)
+    assert status == 4
+    assert re.search(r"\[launch\] worker 1 \(pid \d+, on 127\.0\.0\.1\) exited with status 4; "
+                     r"stopping worker 0, worker 2\.", err), err
+    assert "last output of worker 1" in err and "rank 1 gives up" in err
+    assert seconds < 30
+    _assert_no_strays(tag)
+
+
+def test_torch_job_timeout_and_a_program_that_cannot_start(tag, tmp_path):
+    status, _, err, seconds = _run_torch(_py("import time; time.sleep(300)"), tag,
+                                         num_workers=2, timeout=1.0)
+    assert status == 124 and seconds < 20
+    assert "timed out after 1 s; stopping worker 0, worker 1." in err
+    _assert_no_strays(tag)
+    status, _, err, _ = _run_torch([str(tmp_path / "no-such-program")], tag, num_workers=2,
+                                   timeout=60)
+    assert status == 127 and "could not start worker 0" in err
+    _assert_no_strays(tag)
+
+
+def test_torch_job_over_ssh_with_a_stand_in_for_ssh(tag, tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ssh").write_text('#!/bin/sh\nwhile [ $# -gt 2 ]; do shift; done\nexec sh -c "$2"\n')
+    (bin_dir / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DLBOOK_TEST_TAG", tag)
+    code = "import os; print(os.environ['RANK'], os.environ['MASTER_ADDR'], os.environ['MASTER_PORT'])"
+    status, out, err, _ = _run_torch(_py(code), tag, num_workers=2, hosts=["alice@nodeA", "nodeB"],
+                                     timeout=60)
+    assert status == 0, out + err
+    assert "[worker 0] 0 nodeA 29500" in out and "[worker 1] 1 nodeA 29500" in out
+    assert re.search(r"started worker 1 \(pid \d+\) on nodeB", out)
+    _assert_no_strays(tag)
+
+
+# --------------------------------------------- PyTorch's all-reduce over gloo
+TORCH_WORKER_SCRIPT = '''
+import os, sys
+import numpy as onp
+import torch
+from dlbook import torch as dl
+from dlbook.torch import distributed as D
+
+out_dir, epochs = sys.argv[1], int(sys.argv[2])
+kv = D.create_kvstore("dist_sync", connect_timeout=30)
+rank, K = kv.rank, kv.num_workers
+(X, y), _ = dl.load_sklearn("digits", as_arrays=True)
+X, y = X[:256], y[:256]
+loader = D.shard_loader(dl.ArrayLoader(X, y, batch_size=16), rank, K)
+
+
+def train(make_step):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    model, step = make_step(net)
+    opt = torch.optim.SGD(net.parameters(), lr=0.2)
+    for epoch in range(epochs):
+        for Xb, yb in loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(Xb), yb).backward()
+            step(net)
+            opt.step()
+        if epoch == 0:
+            print(f"ready rank={rank} pid={os.getpid()}", flush=True)
+    return {k: v.detach().numpy() for k, v in net.state_dict().items()}
+
+
+mine = train(lambda net: (net, kv.allreduce_grads))
+ddp = train(lambda net: (torch.nn.parallel.DistributedDataParallel(net), lambda n: None))
+onp.savez(os.path.join(out_dir, f"allreduce{rank}.npz"), **mine)
+onp.savez(os.path.join(out_dir, f"ddp{rank}.npz"), **ddp)
+print(f"done rank={rank} of {K}", flush=True)
+'''
+
+
+def _torch_reference(epochs, num_workers=2):
+    """One process, SGD on batches that are the union of the workers' batches, step by step."""
+    import torch
+
+    from dlbook import torch as dl
+    from dlbook.distributed import shard_indices
+
+    (X, y), _ = dl.load_sklearn("digits", as_arrays=True)
+    X, y = X[:256], y[:256]
+    shards = [shard_indices(len(X), r, num_workers) for r in range(num_workers)]
+    batches = len(shards[0]) // 16
+    order = onp.concatenate([s[j * 16:(j + 1) * 16] for j in range(batches) for s in shards])
+    loader = dl.ArrayLoader(X[order], y[order], batch_size=16 * num_workers)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.SGD(net.parameters(), lr=0.2)
+    for _ in range(epochs):
+        for Xb, yb in loader:
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(Xb), yb).backward()
+            opt.step()
+    return {k: v.detach().numpy() for k, v in net.state_dict().items()}
+
+
+@pytest.fixture
+def torch_worker_script(tmp_path):
+    path = tmp_path / "train_torch.py"
+    path.write_text(TORCH_WORKER_SCRIPT)
+    return path
+
+
+@pytest.mark.slow
+def test_two_torch_workers_train_like_one_process_on_the_union_of_their_shards(
+        tag, torch_worker_script, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    argv, kwargs = _launcher(["--framework", "torch", "-n", "2", "--timeout", "100",
+                              sys.executable, str(torch_worker_script), str(out_dir), "3"], tag)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert re.search(r"^\[worker 1\] done rank=1 of 2$", proc.stdout, re.M), proc.stdout
+    runs = {f"{kind}{r}": dict(onp.load(out_dir / f"{kind}{r}.npz"))
+            for kind in ("allreduce", "ddp") for r in (0, 1)}
+    reference = _torch_reference(epochs=3)
+    start = _torch_reference(epochs=0)
+    assert sorted(runs["allreduce0"]) == sorted(reference) and len(reference) == 4
+    for key in reference:
+        # every worker holds bit-for-bit the same weights after synchronous steps
+        assert onp.array_equal(runs["allreduce0"][key], runs["allreduce1"][key]), key
+        assert onp.array_equal(runs["ddp0"][key], runs["ddp1"][key]), key
+        # ... which are those of one process on the union of the shards (up to rounding)
+        onp.testing.assert_allclose(runs["allreduce0"][key], reference[key], rtol=1e-4, atol=1e-5)
+        # ... and those of PyTorch's DistributedDataParallel
+        onp.testing.assert_allclose(runs["allreduce0"][key], runs["ddp0"][key], rtol=1e-4, atol=1e-5)
+    assert max(onp.abs(reference[k] - start[k]).max() for k in reference) > 0.05  # it trained
+    _assert_no_strays(tag)
+
+
+@pytest.mark.slow
+def test_killing_a_torch_worker_mid_run_stops_the_job_and_names_it(tag, torch_worker_script,
+                                                                   tmp_path):
+    argv, kwargs = _launcher(["--framework", "torch", "-n", "2", "--timeout", "100",
+                              "--kill-timeout", "3", sys.executable, str(torch_worker_script),
+                              str(tmp_path), "100000"], tag)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **kwargs)
+    try:
+        lines, seen, victim = _lines(proc.stdout), [], None
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            seen.append(line)
+            match = re.match(r"\[worker 1\] ready rank=1 pid=(\d+)", line)
+            if match:
+                victim = int(match.group(1))
+        assert victim is not None, "worker 1 never got ready:\n" + "".join(seen)
+        assert victim in _tagged_pids(tag)
+        killed_at = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=60)
+        stopped_after = time.monotonic() - killed_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    assert proc.returncode == 128 + 9, stderr
+    assert re.search(r"worker 1 \(pid \d+, on 127\.0\.0\.1\) was killed by signal 9 \(SIGKILL\); "
+                     r"stopping worker 0", stderr), stderr
+    assert stopped_after < 30
+    _assert_no_strays(tag)

@@ -1,19 +1,13 @@
-"""Tests of dlbook.mxnet.metrics: metrics and losses against NumPy references."""
+"""Metrics and losses of both layers against NumPy references, and the core's NumPy metrics."""
 import math
 
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 
-from dlbook.mxnet.metrics import (
-    LOSSES,
-    METRICS,
-    Accuracy,
-    MeanAbsoluteError,
-    MeanSquaredError,
-    get_loss,
-    get_metric,
-)
+from dlbook import metrics as core
+from dlbook.mxnet.metrics import get_loss as mx_get_loss
 
 rng = onp.random.default_rng(0)
 SCORES = rng.standard_normal((12, 4)).astype("float32")
@@ -22,100 +16,160 @@ PRED = rng.standard_normal((12, 3)).astype("float32")
 TARGET = rng.standard_normal((12, 3)).astype("float32")
 
 
-def _batches(metric, y_hat, y, sizes):
+def _tensor(dl, array):
+    array = onp.asarray(array)
+    if dl.FRAMEWORK == "mxnet":
+        return mx.np.array(array, dtype=array.dtype)
+    return torch.as_tensor(array)
+
+
+def _numpy(value):
+    return value.asnumpy() if hasattr(value, "asnumpy") else value.detach().numpy()
+
+
+def _batches(dl, metric, y_hat, y, sizes):
     start = 0
     for size in sizes:
-        metric.update(mx.np.array(y_hat[start:start + size]), mx.np.array(y[start:start + size]))
+        metric.update(_tensor(dl, y_hat[start:start + size]), _tensor(dl, y[start:start + size]))
         start += size
     return metric.result()
 
 
 # --------------------------------------------------------------- metrics
-def test_accuracy_of_class_scores_over_uneven_batches(np_mode):
+def test_accuracy_of_class_scores_over_uneven_batches(dl):
     expected = onp.mean(SCORES.argmax(axis=1) == LABELS)
-    assert _batches(Accuracy(), SCORES, LABELS, [5, 5, 2]) == pytest.approx(expected)
+    assert _batches(dl, dl.metrics.Accuracy(), SCORES, LABELS, [5, 5, 2]) == pytest.approx(expected)
+    assert core.accuracy(LABELS, SCORES) == pytest.approx(expected)
 
 
-def test_accuracy_of_binary_logits(np_mode):
+def test_accuracy_of_binary_logits(dl):
     logits = onp.array([[2.0], [-1.0], [0.5], [-0.2], [3.0]], dtype="float32")
     labels = onp.array([1, 0, 0, 0, 0])
-    assert _batches(Accuracy(), logits, labels, [5]) == pytest.approx(3 / 5)
-    assert _batches(Accuracy(), logits[:, 0], labels, [2, 3]) == pytest.approx(3 / 5)
+    assert _batches(dl, dl.metrics.Accuracy(), logits, labels, [5]) == pytest.approx(3 / 5)
+    assert _batches(dl, dl.metrics.Accuracy(), logits[:, 0], labels, [2, 3]) == pytest.approx(3 / 5)
+    assert core.accuracy(labels, logits) == pytest.approx(3 / 5)
 
 
-def test_mse_and_mae_match_numpy(np_mode):
-    assert _batches(MeanSquaredError(), PRED, TARGET, [4, 8]) == pytest.approx(
-        float(onp.mean((PRED - TARGET) ** 2)), rel=1e-5)
-    assert _batches(MeanAbsoluteError(), PRED, TARGET, [7, 5]) == pytest.approx(
-        float(onp.mean(onp.abs(PRED - TARGET))), rel=1e-5)
+def test_mse_and_mae_match_numpy(dl):
+    mse = float(onp.mean((PRED - TARGET) ** 2))
+    mae = float(onp.mean(onp.abs(PRED - TARGET)))
+    assert _batches(dl, dl.metrics.MeanSquaredError(), PRED, TARGET, [4, 8]) == pytest.approx(mse, rel=1e-5)
+    assert _batches(dl, dl.metrics.MeanAbsoluteError(), PRED, TARGET, [7, 5]) == pytest.approx(mae, rel=1e-5)
+    assert core.mean_squared_error(TARGET, PRED) == pytest.approx(mse, rel=1e-6)
+    assert core.mean_absolute_error(TARGET, PRED) == pytest.approx(mae, rel=1e-6)
 
 
-def test_mse_reshapes_flat_targets_like_the_outputs():
+def test_mse_reshapes_flat_targets_like_the_outputs(dl):
     y_hat = onp.array([[1.0], [2.0], [4.0]], dtype="float32")
-    assert _batches(MeanSquaredError(), y_hat, onp.array([1.0, 0.0, 1.0]), [3]) == pytest.approx(13 / 3)
+    flat = onp.array([1.0, 0.0, 1.0], dtype="float32")
+    assert _batches(dl, dl.metrics.MeanSquaredError(), y_hat, flat, [3]) == pytest.approx(13 / 3)
+    assert core.mean_squared_error(flat, y_hat) == pytest.approx(13 / 3)
 
 
-def test_metric_reset_and_empty_result():
-    metric = MeanSquaredError()
+def test_metric_reset_and_empty_result(dl):
+    metric = dl.metrics.MeanSquaredError()
     assert math.isnan(metric.result())
-    metric.update(mx.np.array([[3.0]]), mx.np.array([[1.0]]))
+    metric.update(_tensor(dl, [[3.0]]), _tensor(dl, [[1.0]]))
     assert metric.result() == 4.0
     metric.reset()
     assert math.isnan(metric.result())
-    metric.update(mx.np.array([[1.0]]), mx.np.array([[1.0]]))
+    metric.update(_tensor(dl, [[1.0]]), _tensor(dl, [[1.0]]))
     assert metric.result() == 0.0
 
 
-def test_get_metric_by_name_and_instance():
-    for name, cls in METRICS.items():
-        metric = get_metric(name)
+def test_update_returns_the_batch_sum_on_the_device(dl):
+    metric = dl.metrics.MeanAbsoluteError()
+    total = metric.update(_tensor(dl, [[1.0], [3.0]]), _tensor(dl, [[0.0], [1.0]]))
+    assert type(total).__module__.split(".")[0] in ("mxnet", "torch")  # not read yet
+    assert float(total.item()) == 3.0 and metric.result() == 1.5
+
+
+def test_torch_metrics_keep_no_autograd_graph():
+    from dlbook import torch as dl
+
+    w = torch.ones(3, 1, requires_grad=True)
+    metric = dl.metrics.MeanSquaredError()
+    metric.update(torch.ones(2, 3) @ w, torch.zeros(2, 1))
+    assert not metric._sum.requires_grad
+
+
+def test_get_metric_by_name_and_instance(dl):
+    assert set(dl.metrics.METRICS) == set(core.METRIC_NAMES)
+    for name, cls in dl.metrics.METRICS.items():
+        metric = dl.metrics.get_metric(name)
         assert type(metric) is cls and metric.name == name
-    assert get_metric("accuracy") is not get_metric("accuracy")  # fresh every time
-    mine = Accuracy()
-    assert get_metric(mine) is mine
+        assert isinstance(metric, core.Metric)
+    assert dl.metrics.get_metric("accuracy") is not dl.metrics.get_metric("accuracy")  # fresh
+    mine = dl.metrics.Accuracy()
+    assert dl.metrics.get_metric(mine) is mine
     assert repr(mine) == "Accuracy()"
 
 
 # ----------------------------------------------------------------- losses
-def _loss(name, y_hat, y):
-    out = get_loss(name)(mx.np.array(y_hat), mx.np.array(y))
-    assert isinstance(out, mx.np.ndarray) and out.shape == (len(y_hat),)
-    return out.asnumpy()
+def _loss(dl, name, y_hat, y):
+    out = dl.metrics.get_loss(name)(_tensor(dl, y_hat), _tensor(dl, y))
+    assert tuple(out.shape) == (len(y_hat),)  # one value per example
+    return _numpy(out)
 
 
-def test_mse_loss_is_the_mean_squared_error_not_half_of_it(np_mode):
-    per_example = _loss("mse", PRED, TARGET)
+def test_mse_loss_is_the_mean_squared_error_not_half_of_it(dl):
+    per_example = _loss(dl, "mse", PRED, TARGET)
     onp.testing.assert_allclose(per_example, ((PRED - TARGET) ** 2).mean(axis=1), rtol=1e-5)
     assert float(per_example.mean()) == pytest.approx(float(onp.mean((PRED - TARGET) ** 2)), rel=1e-5)
-    assert _loss("mse", [[3.0]], [[1.0]]).tolist() == [4.0]
+    assert _loss(dl, "mse", onp.float32([[3.0]]), onp.float32([[1.0]])).tolist() == [4.0]
 
 
-def test_cross_entropy_loss_matches_log_softmax(np_mode):
+def test_cross_entropy_loss_matches_log_softmax(dl):
     shifted = SCORES - SCORES.max(axis=1, keepdims=True)
     log_softmax = shifted - onp.log(onp.exp(shifted).sum(axis=1, keepdims=True))
     expected = -log_softmax[onp.arange(12), LABELS]
-    onp.testing.assert_allclose(_loss("cross_entropy", SCORES, LABELS), expected, rtol=1e-5)
+    onp.testing.assert_allclose(_loss(dl, "cross_entropy", SCORES, LABELS), expected, rtol=1e-5)
+    onp.testing.assert_allclose(_loss(dl, "cross_entropy", SCORES, LABELS.reshape(-1, 1)), expected,
+                                rtol=1e-5)  # (n, 1) labels too
 
 
-def test_binary_cross_entropy_matches_its_formula():
+def test_cross_entropy_of_a_sequence_averages_its_positions(dl):
+    scores = rng.standard_normal((3, 5, 4)).astype("float32")
+    labels = rng.integers(0, 4, size=(3, 5))
+    shifted = scores - scores.max(axis=2, keepdims=True)
+    log_softmax = shifted - onp.log(onp.exp(shifted).sum(axis=2, keepdims=True))
+    picked = onp.take_along_axis(log_softmax, labels[..., None], axis=2)[..., 0]
+    onp.testing.assert_allclose(_loss(dl, "cross_entropy", scores, labels), -picked.mean(axis=1),
+                                rtol=1e-5)
+
+
+def test_binary_cross_entropy_matches_its_formula(dl):
     logits = onp.array([[2.0], [-1.0], [0.5], [-3.0]], dtype="float32")
     labels = onp.array([[1.0], [0.0], [0.0], [1.0]], dtype="float32")
     p = 1.0 / (1.0 + onp.exp(-logits))
     expected = -(labels * onp.log(p) + (1 - labels) * onp.log(1 - p))[:, 0]
-    onp.testing.assert_allclose(_loss("binary_cross_entropy", logits, labels), expected, rtol=1e-5)
+    onp.testing.assert_allclose(_loss(dl, "binary_cross_entropy", logits, labels), expected, rtol=1e-5)
+    onp.testing.assert_allclose(_loss(dl, "binary_cross_entropy", logits, onp.array([1, 0, 0, 1])),
+                                expected, rtol=1e-5)  # integer labels, flat
 
 
-def test_mae_and_huber_losses_match_their_formulas(np_mode):
-    onp.testing.assert_allclose(_loss("mae", PRED, TARGET), onp.abs(PRED - TARGET).mean(axis=1),
+def test_mae_and_huber_losses_match_their_formulas(dl):
+    onp.testing.assert_allclose(_loss(dl, "mae", PRED, TARGET), onp.abs(PRED - TARGET).mean(axis=1),
                                 rtol=1e-5)
     d = onp.abs(PRED - TARGET)
     huber = onp.where(d > 1.0, d - 0.5, 0.5 * d ** 2).mean(axis=1)
-    onp.testing.assert_allclose(_loss("huber", PRED, TARGET), huber, rtol=1e-5)
+    onp.testing.assert_allclose(_loss(dl, "huber", PRED, TARGET), huber, rtol=1e-5)
 
 
-def test_losses_give_the_same_values_when_hybridized(np_mode):
-    for name in LOSSES:
-        loss = get_loss(name)
+def test_both_layers_give_the_same_losses():
+    from dlbook import mxnet as dm
+    from dlbook import torch as dt
+
+    for name in core.LOSS_NAMES:
+        y = LABELS % 3 if name == "cross_entropy" else (
+            (TARGET > 0).astype("float32") if "entropy" in name else TARGET)
+        onp.testing.assert_allclose(_loss(dm, name, PRED, y), _loss(dt, name, PRED, y), rtol=1e-5,
+                                    atol=1e-6)
+
+
+def test_mxnet_losses_give_the_same_values_when_hybridized(np_mode):
+    for name in core.LOSS_NAMES:
+        loss = mx_get_loss(name)
         y_hat = mx.np.array(PRED)
         y = mx.np.array(onp.abs(TARGET) > 0.5, dtype="float32") if "entropy" in name else mx.np.array(TARGET)
         if name == "cross_entropy":
@@ -125,23 +179,31 @@ def test_losses_give_the_same_values_when_hybridized(np_mode):
         onp.testing.assert_allclose(loss(y_hat, y).asnumpy(), eager, rtol=1e-6)
 
 
-def test_get_loss_passes_callables_through():
+def test_get_loss_passes_callables_through(dl):
     def my_loss(y_hat, y):
         return (y_hat - y) ** 4
 
-    assert get_loss(my_loss) is my_loss
+    assert dl.metrics.get_loss(my_loss) is my_loss
+    assert dl.metrics.LOSSES == core.LOSS_NAMES
 
 
 # ------------------------------------------------------------- bad input
 BAD_INPUTS = [
-    (lambda: get_metric("f1"), ValueError, r"Unknown `metrics` 'f1'. Expected one of: 'accuracy', 'mae', 'mse'"),
-    (lambda: get_metric(None), ValueError, r"Unknown `metrics` None"),
-    (lambda: get_loss("cross-entropy"), ValueError, r"Unknown `loss` 'cross-entropy'. Expected one of: 'binary_cross_entropy'"),
-    (lambda: get_loss(5), TypeError, r"`loss` as a name or a callable, got 5 \(int\)"),
+    (lambda dl: dl.metrics.get_metric("f1"), ValueError, r"Unknown `metrics` 'f1'. Expected one of: 'accuracy', 'mae', 'mse'"),
+    (lambda dl: dl.metrics.get_metric(None), ValueError, r"Unknown `metrics` None"),
+    (lambda dl: dl.metrics.get_loss("cross-entropy"), ValueError, r"Unknown `loss` 'cross-entropy'. Expected one of: 'binary_cross_entropy'"),
+    (lambda dl: dl.metrics.get_loss(5), TypeError, r"`loss` as a name or a callable, got 5 \(int\)"),
 ]
 
 
 @pytest.mark.parametrize("call, error, pattern", BAD_INPUTS)
-def test_bad_input_raises_a_clear_error(call, error, pattern):
+def test_bad_input_raises_a_clear_error(dl, call, error, pattern):
     with pytest.raises(error, match=pattern):
-        call()
+        call(dl)
+
+
+def test_numpy_metrics_check_their_input():
+    with pytest.raises(ValueError, match=r"`y_true` has 3 and `scores` has 2"):
+        core.accuracy([0, 1, 1], [[0.1, 0.9], [0.8, 0.2]])
+    with pytest.raises(ValueError, match=r"`y_pred` contains 1 NaN"):
+        core.mean_squared_error([0.0], [float("nan")])

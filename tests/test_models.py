@@ -1,13 +1,34 @@
-"""Tests of dlbook.mxnet.models: mlp, lenet, activation_layer and NumPy-mode scoping."""
+"""Tests of the models of both layers (mlp, lenet, activation_layer, Sequential).
+
+Tests that take the ``dl`` fixture run for MXNet and PyTorch; the others test
+Gluon specifics (NumPy-mode scoping, layer names) or PyTorch specifics.
+"""
 import math
 
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 from mxnet import autograd
+from torch import nn
 
 from dlbook.mxnet.models import ACTIVATIONS, Sequential, activation_layer, lenet, mlp
-from dlbook.mxnet.utils import count_parameters
+from dlbook.mxnet.summaries import count_parameters
+
+
+def _run(dl, net, shape):
+    """Initialize (MXNet) and call ``net`` on zeros of ``shape``; return the output as NumPy."""
+    if dl.FRAMEWORK == "mxnet":
+        net.initialize()
+        return net(mx.np.zeros(shape)).asnumpy()
+    return net(torch.zeros(shape)).detach().numpy()
+
+
+def _apply(dl, layer, values):
+    if dl.FRAMEWORK == "mxnet":
+        layer.initialize()
+        return layer(mx.np.array(values)).asnumpy()
+    return layer(torch.as_tensor(values)).detach().numpy()
 
 
 def _layer_types(net):
@@ -140,24 +161,120 @@ def test_activation_layer_repr():
 
 # ------------------------------------------------------------- bad input
 BAD_INPUTS = [
-    (lambda: mlp(activation="swish"), ValueError, r"Unknown `activation` 'swish'. Expected one of: 'elu'"),
-    (lambda: mlp(hidden=(8, 0)), ValueError, r"`hidden\[1\]` >= 1, got 0"),
-    (lambda: mlp(hidden=-3), ValueError, r"`hidden\[0\]` >= 1, got -3"),
-    (lambda: mlp(hidden="8"), TypeError, r"`hidden` as an int or a sequence of ints, got '8'"),
-    (lambda: mlp(hidden=2.5), TypeError, r"`hidden` as an int or a sequence of ints"),
-    (lambda: mlp(hidden=(8, 2.5)), TypeError, r"`hidden\[1\]` to be an integer"),
-    (lambda: mlp(num_outputs=0), ValueError, r"`num_outputs` >= 1"),
-    (lambda: mlp(dropout=1.0), ValueError, r"`dropout` in \[0.0, 1.0\), got 1.0"),
-    (lambda: mlp(dropout=-0.1), ValueError, r"`dropout` in \[0.0, 1.0\)"),
-    (lambda: mlp(dropout="0.5"), TypeError, r"`dropout` to be a number"),
-    (lambda: lenet(num_classes=1), ValueError, r"`num_classes` >= 2"),
-    (lambda: lenet(pooling="min"), ValueError, r"Unknown `pooling` 'min'. Expected one of: 'avg', 'max'"),
-    (lambda: lenet(activation="step"), ValueError, r"Unknown `activation` 'step'"),
-    (lambda: activation_layer("softmax"), ValueError, r"Unknown `activation` 'softmax'"),
+    ("mlp", dict(activation="swish"), ValueError,
+     r"Unknown `activation` 'swish'. Expected one of: 'elu'"),
+    ("mlp", dict(hidden=(8, 0)), ValueError, r"`hidden\[1\]` >= 1, got 0"),
+    ("mlp", dict(hidden=-3), ValueError, r"`hidden\[0\]` >= 1, got -3"),
+    ("mlp", dict(hidden="8"), TypeError, r"`hidden` as an int or a sequence of ints, got '8'"),
+    ("mlp", dict(hidden=2.5), TypeError, r"`hidden` as an int or a sequence of ints"),
+    ("mlp", dict(hidden=(8, 2.5)), TypeError, r"`hidden\[1\]` to be an integer"),
+    ("mlp", dict(num_outputs=0), ValueError, r"`num_outputs` >= 1"),
+    ("mlp", dict(dropout=1.0), ValueError, r"`dropout` in \[0.0, 1.0\), got 1.0"),
+    ("mlp", dict(dropout=-0.1), ValueError, r"`dropout` in \[0.0, 1.0\)"),
+    ("mlp", dict(dropout="0.5"), TypeError, r"`dropout` to be a number"),
+    ("lenet", dict(num_classes=1), ValueError, r"`num_classes` >= 2"),
+    ("lenet", dict(pooling="min"), ValueError,
+     r"Unknown `pooling` 'min'. Expected one of: 'avg', 'max'"),
+    ("lenet", dict(activation="step"), ValueError, r"Unknown `activation` 'step'"),
+    ("activation_layer", dict(name="softmax"), ValueError, r"Unknown `activation` 'softmax'"),
 ]
 
 
-@pytest.mark.parametrize("call, error, pattern", BAD_INPUTS)
-def test_bad_input_raises_a_clear_error(call, error, pattern):
+@pytest.mark.parametrize("builder, kwargs, error, pattern", BAD_INPUTS)
+def test_bad_input_raises_the_same_clear_error_in_both_layers(dl, builder, kwargs, error, pattern):
     with pytest.raises(error, match=pattern):
-        call()
+        getattr(dl.models, builder)(**kwargs)
+
+
+# ------------------------------------------------------------ both layers
+@pytest.mark.parametrize("hidden, d, k, expected", [
+    ((8, 4), 5, 3, 99), ((), 784, 10, 7850), ([3], 2, 1, 13),
+])
+def test_mlp_shapes_and_counts_in_both_layers(dl, hidden, d, k, expected):
+    net = dl.mlp(hidden=hidden, num_outputs=k)
+    assert _run(dl, net, (7, d)).shape == (7, k)
+    assert dl.count_parameters(net) == expected
+
+
+def test_both_layers_build_the_same_models():
+    from dlbook import mxnet as dlm, torch as dlt
+
+    builds = [
+        (lambda dl: dl.mlp(hidden=(16, 8), num_outputs=4, batch_norm=True, dropout=0.2),
+         (2, 1, 6, 6)),
+        (lambda dl: dl.lenet(), (2, 1, 28, 28)),
+        (lambda dl: dl.lenet(num_classes=5, activation="relu", pooling="max", batch_norm=True),
+         (2, 1, 28, 28)),
+    ]
+    for build, shape in builds:
+        counts = {}
+        for dl in (dlm, dlt):
+            net = build(dl)
+            out = _run(dl, net, shape)
+            counts[dl.FRAMEWORK] = (out.shape, dl.count_parameters(net),
+                                    dl.count_parameters(net, trainable_only=True))
+        assert counts["mxnet"] == counts["torch"], counts
+    assert counts["torch"][1:] == (61706 - 850 + 425 + 4 * 226, 61706 - 850 + 425 + 2 * 226)
+
+
+def test_torch_lenet_architecture():
+    from dlbook.torch.models import lenet as torch_lenet
+
+    net = torch_lenet()
+    net(torch.zeros(1, 1, 28, 28))
+    assert [type(layer).__name__ for layer in net] == [
+        "Conv2d", "Sigmoid", "AvgPool2d", "Conv2d", "Sigmoid", "AvgPool2d", "Flatten",
+        "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]
+    assert (net[0].in_channels, net[0].out_channels, net[0].kernel_size, net[0].padding) == \
+        (1, 6, (5, 5), (2, 2))
+    assert net[7].in_features == 16 * 5 * 5
+
+
+def test_torch_mlp_layers_in_order_and_flattening():
+    from dlbook.torch.models import mlp as torch_mlp
+
+    net = torch_mlp(hidden=(8, 4), dropout=0.5, batch_norm=True, activation="elu")
+    assert [type(layer).__name__ for layer in net] == [
+        "Flatten", "LazyLinear", "LazyBatchNorm1d", "ELU", "Dropout",
+        "LazyLinear", "LazyBatchNorm1d", "ELU", "Dropout", "LazyLinear"]
+    net = torch_mlp(hidden=16, num_outputs=10)
+    assert tuple(net(torch.zeros(3, 1, 28, 28)).shape) == (3, 10)  # images are flattened
+    assert net[1].in_features == 784 and type(net[1]).__name__ == "Linear"
+
+
+def test_torch_dropout_is_active_only_in_training_mode():
+    from dlbook.torch.models import mlp as torch_mlp
+
+    net = torch_mlp(hidden=64, num_outputs=4, dropout=0.5)
+    x = torch.ones(2, 8)
+    net.eval()
+    inference = [net(x).detach().numpy() for _ in range(2)]
+    onp.testing.assert_array_equal(inference[0], inference[1])
+    net.train()
+    training = [net(x).detach().numpy() for _ in range(2)]
+    assert not onp.allclose(training[0], training[1])
+    assert not onp.allclose(training[0], inference[0])
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_layers_of_both_layers_match_the_formula(dl, name):
+    out = _apply(dl, dl.models.activation_layer(name), _X)
+    onp.testing.assert_allclose(out, REFERENCES[name](_X), rtol=1e-4, atol=1e-5)
+
+
+def test_torch_sequential_adds_like_gluon():
+    from dlbook.torch.models import Sequential as TorchSequential
+
+    net = TorchSequential()
+    assert net.add(nn.LazyLinear(3), nn.ReLU()) is None
+    net.add(nn.Linear(3, 2))
+    assert len(net) == 3 and tuple(net(torch.ones(4, 5)).shape) == (4, 2)
+    assert isinstance(net, nn.Sequential)
+    with pytest.raises(TypeError, match="Expected torch.nn.Module layers in `add`, got int"):
+        net.add(3)
+
+
+def test_both_layers_share_the_activation_names():
+    from dlbook.torch import models as torch_models
+
+    assert torch_models.ACTIVATIONS == ACTIVATIONS

@@ -255,3 +255,108 @@ def test_layer_stds_errors():
         optim.layer_stds(net, onp.ones((2, 3)))
     with pytest.raises(ValueError, match="Unknown `kind` 'relu'"):
         optim.layer_stds(net, onp.ones((2, 3)), kind="relu")
+
+
+# ================================================================ both layers
+def test_core_modules_import_no_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys, dlbook.optim, dlbook.sequence, dlbook.regularization, dlbook._models; "
+            "print(sorted(m for m in ('mxnet', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_layers_offer_the_core_optim_names(dl):
+    from dlbook import optim as core
+
+    for name in core.__all__:
+        assert getattr(dl.optim, name) is getattr(core, name)
+    assert set(dl.optim.__all__) == set(core.__all__) | {"layer_stds"}
+    assert not hasattr(core, "layer_stds")
+
+
+def test_torch_layer_stds_follow_the_initialization():
+    import torch
+    from torch import nn
+
+    from dlbook.torch import optim as torch_optim
+    from dlbook.torch.models import mlp
+
+    X = onp.random.default_rng(0).normal(size=(256, 32)).astype("float32")
+    shrinking, steady = mlp(hidden=(64,) * 6), mlp(hidden=(64,) * 6)
+    for net, init in ((shrinking, lambda w: nn.init.normal_(w, std=0.01)),
+                      (steady, lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu"))):
+        net(torch.as_tensor(X))  # the lazy layers learn their sizes
+        for layer in net:
+            if isinstance(layer, nn.Linear):
+                init(layer.weight)
+                nn.init.zeros_(layer.bias)
+    small = torch_optim.layer_stds(shrinking, X)
+    he = torch_optim.layer_stds(steady, torch.as_tensor(X))
+    assert small.shape == he.shape == (6,)
+    assert small[-1] < 1e-5 * small[0]
+    assert 0.3 < he[-1] / he[0] < 3
+    assert torch_optim.layer_stds(steady, X, kind="dense").shape == (7,)  # 6 hidden + output
+    assert torch_optim.layer_stds(steady, X, kind="all").shape == (13,)  # Flatten not counted
+
+
+def test_layer_stds_of_both_layers_agree_on_the_same_weights():
+    import mxnet as mx
+    import torch
+
+    from dlbook import mxnet as dlm, torch as dlt
+
+    X = onp.random.default_rng(1).normal(size=(64, 10)).astype("float32")
+    gluon_net = dlm.mlp(hidden=(16, 16), num_outputs=3, activation="tanh")
+    gluon_net.initialize(mx.init.Normal(0.3))
+    gluon_net(mx.np.array(X))
+    torch_net = dlt.mlp(hidden=(16, 16), num_outputs=3, activation="tanh")
+    torch_net(torch.as_tensor(X))
+    dense = [layer for layer in gluon_net if type(layer).__name__ == "Dense"]
+    linear = [layer for layer in torch_net if isinstance(layer, torch.nn.Linear)]
+    with torch.no_grad():
+        for d, lin in zip(dense, linear):
+            lin.weight.copy_(torch.as_tensor(d.weight.data().asnumpy()))
+            lin.bias.copy_(torch.as_tensor(d.bias.data().asnumpy()))
+    torch_net.train()
+    for kind in ("activation", "dense", "all"):
+        onp.testing.assert_allclose(dlt.optim.layer_stds(torch_net, X, kind=kind),
+                                    dlm.optim.layer_stds(gluon_net, X, kind=kind), rtol=1e-5)
+    assert torch_net.training  # the mode is restored
+
+
+def test_layer_stds_errors_alike(dl):
+    net = dl.mlp(hidden=(), num_outputs=2)
+    if dl.FRAMEWORK == "mxnet":
+        net.initialize()
+    with pytest.raises(TypeError, match="Expected `net` to be a (gluon|torch).nn.Sequential"):
+        dl.optim.layer_stds(object(), onp.ones((2, 3)))
+    with pytest.raises(ValueError, match="Expected `X` as a batch with the example axis first"):
+        dl.optim.layer_stds(net, onp.ones(3))
+    with pytest.raises(ValueError, match="`net` has no layer of the kind 'activation'"):
+        dl.optim.layer_stds(net, onp.ones((2, 3)))
+    with pytest.raises(ValueError, match="Unknown `kind` 'relu'"):
+        dl.optim.layer_stds(net, onp.ones((2, 3)), kind="relu")
+
+
+def test_loss_recorder_works_with_both_trainers(dl, tiny_regression):
+    X, y = tiny_regression
+    loader = dl.ArrayLoader(X, y, batch_size=3, shuffle=True, seed=0)
+    recorder = dl.optim.LossRecorder(loader, every=2)
+    trainer = dl.Trainer(dl.mlp(hidden=(), num_outputs=1), loss="mse", learning_rate=0.1)
+    trainer.fit(loader, epochs=1, callbacks=[recorder], verbose=False)
+    assert recorder.updates == [0, 2, 4] and recorder.examples == [0, 6, 10]
+    assert recorder.losses[-1] < recorder.losses[0]
+    # Recording did not draw from the loader's shuffling: its next epoch is the second
+    # epoch of a fresh loader with the same seed.
+    twin = dl.ArrayLoader(X, y, batch_size=3, shuffle=True, seed=0)
+    list(twin)
+    assert [_np_labels(yb) for _, yb in loader] == [_np_labels(yb) for _, yb in twin]
+    assert abs(recorder.losses[-1] - trainer.evaluate(loader)["loss"]) < 1e-5
+
+
+def _np_labels(yb):
+    values = yb.asnumpy() if hasattr(yb, "asnumpy") else yb.detach().cpu().numpy()
+    return values.round(6).tolist()

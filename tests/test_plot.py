@@ -6,8 +6,9 @@ import matplotlib.pyplot as plt
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 
-from dlbook.mxnet import plot
+from dlbook import plot
 from dlbook.plot import plot_function, plot_history, plot_lines, show_images, use_korean_font
 from dlbook.mxnet.train import History
 
@@ -96,15 +97,52 @@ def test_plot_lines_into_given_axes():
 
 
 # ------------------------------------------------------------ plot_function
-def test_plot_function_draws_the_function_and_its_derivative():
+def _tanh(dl):
+    return mx.np.tanh if dl.FRAMEWORK == "mxnet" else torch.tanh
+
+
+def test_plot_function_draws_the_function_and_its_derivative(dl):
     x = onp.linspace(-2, 2, 9)
-    ax = plot_function(mx.np.tanh, x, name="tanh")
+    ax = dl.plot_function(_tanh(dl), x, name="tanh")
     f, df = ax.get_lines()
     onp.testing.assert_allclose(f.get_ydata(), onp.tanh(x), rtol=1e-5)
     onp.testing.assert_allclose(df.get_ydata(), 1 - onp.tanh(x) ** 2, rtol=1e-5)
     assert [f.get_label(), df.get_label()] == ["tanh(x)", "tanh'(x)"] and ax.get_title() == "tanh"
-    only = plot_function(lambda z: z ** 3, [1.0, 2.0], derivative=False)
+    only = dl.plot_function(lambda z: z ** 3, [1.0, 2.0], derivative=False)
     assert [line.get_label() for line in only.get_lines()] == ["f(x)"]
+
+
+def test_layer_plot_function_differentiates_by_autograd(dl):
+    # At ReLU's kink autograd picks a one-sided slope (0); central differences give 0.5.
+    relu = mx.npx.relu if dl.FRAMEWORK == "mxnet" else torch.relu
+    ax = dl.plot_function(relu, [-1.0, 0.0, 1.0], name="ReLU", xlabel="z", ylabel="y")
+    assert ax.get_lines()[1].get_ydata().tolist() == [0.0, 0.0, 1.0]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("z", "y")
+    core = plot_function(lambda z: onp.maximum(z, 0), [-1.0, 0.0, 1.0])
+    onp.testing.assert_allclose(core.get_lines()[1].get_ydata(), [0.0, 0.5, 1.0], atol=1e-6)
+
+
+def test_torch_plot_function_takes_tensors():
+    from dlbook.torch import plot_function as torch_plot_function
+
+    x = torch.linspace(-1, 1, 5, requires_grad=True)
+    ax = torch_plot_function(lambda z: z ** 2, x)
+    assert ax.get_lines()[0].get_xdata().tolist() == [-1.0, -0.5, 0.0, 0.5, 1.0]
+    assert ax.get_lines()[1].get_ydata().tolist() == [-2.0, -1.0, 0.0, 1.0, 2.0]
+
+
+def test_core_plot_function_is_framework_free_and_takes_a_differentiator():
+    x = onp.linspace(-2, 2, 9)
+    ax = plot_function(onp.sin, x, name="sin")
+    onp.testing.assert_allclose(ax.get_lines()[1].get_ydata(), onp.cos(x), atol=1e-6)
+    calls = []
+
+    def slope_three(f, xs):
+        calls.append(len(xs))
+        return onp.asarray(f(onp.asarray(xs))), onp.full(len(xs), 3.0)
+
+    ax = plot_function(lambda z: 3 * z, x, differentiate=slope_three, ax=plt.subplots()[1])
+    assert calls == [9] and ax.get_lines()[1].get_ydata().tolist() == [3.0] * 9
 
 
 # -------------------------------------------------------------- show_images
@@ -161,6 +199,8 @@ BAD_INPUTS = [
     (lambda: plot_lines([0, 1], [[0, 1], [1, 0]], labels=["a"]), ValueError, r"Expected 2 `labels`, one per curve, got 1"),
     (lambda: plot_function("tanh", [0.0]), TypeError, r"`f` to be callable, got 'tanh' \(str\)"),
     (lambda: plot_function(lambda z: z.sum(), [0.0, 1.0]), ValueError, r"`f` to be element-wise"),
+    (lambda: plot_function(onp.tanh, [0.0], differentiate="autograd"), TypeError, r"`differentiate` to be callable"),
+    (lambda: plot_function(onp.tanh, [[0.0, onp.nan]]), ValueError, r"`x` contains 1 NaN"),
     (lambda: show_images(onp.zeros((28, 28)), 1, 1), ValueError, r"`images` with shape \(n, h, w\), \(n, 1, h, w\) or \(n, h, w, 3\), got \(28, 28\)"),
     (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, titles=["a"]), ValueError, r"at least 2 `titles`, got 1"),
     (lambda: show_images(onp.zeros((2, 4, 4)), 0, 2), ValueError, r"`nrows` >= 1"),
@@ -174,3 +214,13 @@ BAD_INPUTS = [
 def test_bad_input_raises_a_clear_error(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
+
+
+@pytest.mark.parametrize("call, error, pattern", [
+    (lambda dl: dl.plot_function("tanh", [0.0]), TypeError, r"`f` to be callable, got 'tanh' \(str\)"),
+    (lambda dl: dl.plot_function(lambda z: z.sum(), [0.0, 1.0]), ValueError, r"`f` to be element-wise \(output shape \(2,\)\), got output shape \(\)"),
+    (lambda dl: dl.plot_function(lambda z: z, ["a"]), TypeError, r"`x` to hold numbers"),
+])
+def test_layer_plot_function_bad_input_raises_the_same_error(dl, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(dl)

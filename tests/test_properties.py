@@ -1,4 +1,5 @@
-"""Property-based tests (Hypothesis) of the numeric helpers against plain references."""
+"""Property-based tests (Hypothesis) of the numeric helpers against plain references: splits,
+scaling and one-hot (dlbook.data), each layer's ArrayLoader, and the MXNet metrics."""
 import math
 
 import mxnet as mx
@@ -8,11 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dlbook.mxnet.data import ArrayLoader, one_hot, scale, train_val_split
+from dlbook.data import one_hot, scale, train_val_split
 from dlbook.mxnet.metrics import Accuracy, MeanAbsoluteError, MeanSquaredError
 
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
+# The `dl` fixture only names a layer module (no state), so sharing it between examples is safe.
+LAYER_SETTINGS = settings(SETTINGS, suppress_health_check=[HealthCheck.too_slow,
+                                                           HealthCheck.function_scoped_fixture])
 finite = st.floats(-1e3, 1e3, allow_nan=False, width=32)
 
 
@@ -85,16 +89,22 @@ def test_one_hot_rejects_labels_beyond_num_classes(labels):
         one_hot(labels, max(labels))
 
 
-@SETTINGS
+def _np(array):
+    return array.asnumpy() if hasattr(array, "asnumpy") else array.cpu().numpy()
+
+
+@LAYER_SETTINGS
 @given(n=st.integers(1, 300), b=st.integers(1, 300), drop_last=st.booleans(), seed=st.integers(0, 99))
-def test_loader_batches_cover_the_data_once(n, b, drop_last, seed):
+def test_loader_batches_cover_the_data_once(dl, n, b, drop_last, seed):
     if b > n:
         with pytest.raises(ValueError, match="Expected `batch_size` <= the number of examples"):
-            ArrayLoader(onp.zeros((n, 1)), batch_size=b)
+            dl.ArrayLoader(onp.zeros((n, 1)), batch_size=b)
         return
-    loader = ArrayLoader(onp.arange(n, dtype="float32").reshape(n, 1), onp.arange(n),
-                         batch_size=b, shuffle=True, seed=seed, drop_last=drop_last)
-    seen = onp.concatenate([yb.asnumpy() for _, yb in loader])
+    loader = dl.ArrayLoader(onp.arange(n, dtype="float32").reshape(n, 1), onp.arange(n),
+                            batch_size=b, shuffle=True, seed=seed, drop_last=drop_last)
+    pairs = [(_np(xb), _np(yb)) for xb, yb in loader]
+    seen = onp.concatenate([yb for _, yb in pairs])
+    assert all((xb[:, 0] == yb).all() for xb, yb in pairs)  # rows stay with their labels
     assert len(loader) == (n // b if drop_last else math.ceil(n / b))
     assert len(seen) == (n // b) * b if drop_last else len(seen) == n
     assert len(set(seen.tolist())) == len(seen)  # no example twice in an epoch

@@ -1,8 +1,16 @@
-"""Tests of dlbook.mxnet.regularization: polynomial fits, weight penalties, soft thresholding, gaps."""
+"""Tests of regularization: polynomial fits and gaps (core, dlbook.regularization), weight
+penalties and soft thresholding (both layers).
+
+Tests that take the ``dl`` fixture run for MXNet and PyTorch.
+"""
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 from mxnet import autograd, gluon
+from torch import nn
+
+from dlbook import regularization as core
 
 from dlbook.mxnet import Trainer, load_array, synthetic_linear
 from dlbook.mxnet.models import mlp
@@ -163,57 +171,7 @@ def test_l2_penalty_with_sgd_equals_weight_decay_on_the_weights(sparse_problem):
     onp.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
 
 
-def test_full_batch_training_with_l2_penalty_reaches_ridge(sparse_problem):
-    X, y = sparse_problem
-    net = mlp(hidden=(), num_outputs=1)
-    trainer = Trainer(net, PenalizedLoss("mse", net, l2=0.5), learning_rate=0.1)
-    trainer.fit(load_array((X, y), batch_size=60), epochs=300, verbose=False)
-    onp.testing.assert_allclose(weight_values(net), least_squares(X, y, l2=0.5)[0], atol=2e-3)
-
-
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(l1=-0.1), ValueError, r"`l1`.*>= 0, got -0.1"),
-    (dict(l2=float("inf")), ValueError, r"`l2` to be a finite number"),
-    (dict(l1=True), TypeError, r"`l1` to be a number"),
-])
-def test_penalized_loss_rejects_bad_rates(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        PenalizedLoss("mse", mlp(hidden=()), **kwargs)
-
-
-def test_penalized_loss_rejects_bad_loss_and_net():
-    with pytest.raises(ValueError, match=r"Unknown `loss` 'hinge'"):
-        PenalizedLoss("hinge", mlp(hidden=()))
-    with pytest.raises(TypeError, match=r"`net` to be a gluon Block"):
-        PenalizedLoss("mse", "not a net")
-
-
 # ------------------------------------------------------------- soft threshold
-def test_soft_threshold_with_full_batch_sgd_reaches_the_lasso(sparse_problem):
-    from sklearn.linear_model import Lasso
-
-    X, y = sparse_problem
-    net = mlp(hidden=(), num_outputs=1)
-    trainer = Trainer(net, "mse", optimizer="sgd", learning_rate=0.1)
-    trainer.fit(load_array((X, y), batch_size=60), epochs=300, verbose=False,
-                callbacks=[SoftThreshold(l1=0.2)])
-    w = weight_values(net)
-    # mean(err**2) + l1 ||w||_1 is twice sklearn's ||err||^2 / (2n) + alpha ||w||_1, alpha = l1 / 2.
-    lasso = Lasso(alpha=0.1).fit(X, y.ravel())
-    onp.testing.assert_allclose(w, lasso.coef_, atol=2e-3)
-    assert onp.array_equal(w == 0, lasso.coef_ == 0)
-    assert (w == 0).sum() >= 3
-
-
-def test_soft_threshold_refuses_other_optimizers(sparse_problem):
-    X, y = sparse_problem
-    for optimizer, params in [("adam", {}), ("sgd", {"momentum": 0.9})]:
-        trainer = Trainer(mlp(hidden=(), num_outputs=1), "mse", optimizer=optimizer,
-                          optimizer_params=params)
-        with pytest.raises(ValueError, match=r"proximal L1 step of plain SGD"):
-            trainer.fit((X, y), batch_size=10, callbacks=[SoftThreshold(0.1)], verbose=False)
-
-
 @pytest.mark.parametrize("l1, error, match", [
     (0.0, ValueError, r"`l1` > 0"),
     (-1.0, ValueError, r"`l1`.*>= 0"),
@@ -222,12 +180,6 @@ def test_soft_threshold_refuses_other_optimizers(sparse_problem):
 def test_soft_threshold_rejects_bad_rate(l1, error, match):
     with pytest.raises(error, match=match):
         SoftThreshold(l1)
-
-
-def test_reprs():
-    assert repr(SoftThreshold(0.5)) == "SoftThreshold(l1=0.5)"
-    assert repr(PenalizedLoss("mse", mlp(hidden=()), l2=0.1)) == \
-        "PenalizedLoss(loss='mse', l1=0.0, l2=0.1)"
 
 
 # ---------------------------------------------------------------------- gaps
@@ -248,3 +200,204 @@ def test_generalization_gap_errors():
         generalization_gap([1.0, 2.0])
     with pytest.raises(TypeError, match=r"`metric` as a str"):
         generalization_gap({"loss": [1.0], "val_loss": [1.0]}, metric=1)
+
+
+# ================================================================ both layers
+def _built(dl, net, num_inputs):
+    """``net`` with known shapes: initialized (MXNet) and called once on zeros."""
+    if dl.FRAMEWORK == "mxnet":
+        net.initialize(mx.init.Zero())
+        net(mx.np.zeros((2, num_inputs)))
+    else:
+        net(torch.zeros(2, num_inputs))  # two rows: batch norm needs them in training mode
+    return net
+
+
+def _set_weight(dl, net, values):
+    layer = net[0] if dl.FRAMEWORK == "mxnet" else net[1]  # the torch mlp starts with Flatten
+    if dl.FRAMEWORK == "mxnet":
+        layer.weight.set_data(mx.np.array(values))
+    else:
+        with torch.no_grad():
+            layer.weight.copy_(torch.tensor(values))
+    return layer
+
+
+def test_layers_reexport_the_core_tools(dl):
+    for name in core.__all__:
+        assert getattr(dl.regularization, name) is getattr(core, name)
+
+
+def test_weight_values_leave_out_biases_and_batch_norm_in_both_layers(dl):
+    net = _built(dl, dl.mlp(hidden=(5,), num_outputs=3, batch_norm=True), 4)
+    values = dl.regularization.weight_values(net)
+    assert values.shape == (4 * 5 + 5 * 3,) and values.dtype == onp.float32
+
+
+def test_weight_values_of_recurrent_models_agree():
+    from dlbook import mxnet as dlm, torch as dlt
+
+    sizes = []
+    for dl in (dlm, dlt):
+        net = dl.sequence.RNNModel(3, num_hiddens=4, cell="gru", num_layers=2)
+        if dl.FRAMEWORK == "mxnet":
+            net.initialize()
+            net(mx.np.zeros((2, 5, 6)))
+        else:
+            net(torch.zeros(2, 5, 6))
+        sizes.append(dl.regularization.weight_values(net).size)
+    assert sizes == [3 * 4 * (6 + 4) + 3 * 4 * (4 + 4) + 4 * 3] * 2
+
+
+def test_torch_weight_values_need_known_shapes_and_a_module():
+    from dlbook.torch import mlp as torch_mlp
+    from dlbook.torch.regularization import weight_values as torch_values
+
+    with pytest.raises(RuntimeError,
+                       match=r"Parameter `1.weight` of `net` has no value yet.*forward pass"):
+        torch_values(torch_mlp(hidden=(5,), num_outputs=3))
+    with pytest.raises(TypeError, match=r"`net` to be a torch.nn.Module"):
+        torch_values([1, 2])
+    with pytest.raises(ValueError, match=r"no weights"):
+        torch_values(nn.Sequential(nn.ReLU(), nn.BatchNorm1d(3)))
+
+
+def test_weight_penalty_values_in_both_layers(dl):
+    net = _built(dl, dl.mlp(hidden=(), num_outputs=1), 3)
+    _set_weight(dl, net, [[1.0, -2.0, 0.5]])
+    penalty = dl.regularization.weight_penalty
+    assert penalty(net, l1=0.1).item() == pytest.approx(0.35)
+    assert penalty(net, l2=0.2).item() == pytest.approx(0.1 * 5.25)
+    assert penalty(net).item() == 0.0
+    assert penalty(net, l1=0.1, l2=0.2).item() == pytest.approx(0.35 + 0.525)
+
+
+def test_torch_penalized_gradient_is_loss_gradient_plus_penalty_gradient():
+    from dlbook.torch import mlp as torch_mlp
+    from dlbook.torch.regularization import PenalizedLoss as TorchPenalized
+
+    X = torch.tensor([[1.0, 2.0, -1.0], [0.5, -1.0, 2.0]])
+    y = torch.tensor([[1.0], [-1.0]])
+    net = torch_mlp(hidden=(), num_outputs=1)
+    net(X)
+    w = [[0.5, -0.25, 0.0]]
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor(w))
+    grads = {}
+    for l1, l2 in [(0.0, 0.0), (0.3, 0.0), (0.0, 0.3)]:
+        net.zero_grad()
+        TorchPenalized("mse", net, l1=l1, l2=l2)(net(X), y).mean().backward()
+        grads[(l1, l2)] = net[1].weight.grad.numpy().copy()
+    # torch's subgradient of |w| at 0 is 0, as MXNet's.
+    onp.testing.assert_allclose(grads[(0.3, 0.0)] - grads[(0.0, 0.0)], 0.3 * onp.sign(w), atol=1e-6)
+    onp.testing.assert_allclose(grads[(0.0, 0.3)] - grads[(0.0, 0.0)], 0.3 * onp.array(w),
+                                atol=1e-6)
+
+
+def test_torch_penalty_is_added_in_training_only():
+    from dlbook.torch import mlp as torch_mlp
+    from dlbook.torch.regularization import PenalizedLoss as TorchPenalized
+
+    net = torch_mlp(hidden=(), num_outputs=1)
+    net(torch.zeros(1, 2))
+    with torch.no_grad():
+        net[1].weight.copy_(torch.tensor([[1.0, -1.0]]))
+        net[1].bias.zero_()
+    loss = TorchPenalized("mse", net, l1=0.5)
+    X, y = torch.zeros(2, 2), torch.zeros(2, 1)
+    assert loss(net(X), y).tolist() == [1.0, 1.0]  # a new module trains, with gradients
+    with torch.no_grad():
+        assert loss(net(X), y).tolist() == [0.0, 0.0]
+    net.eval()
+    assert loss(net(X), y).tolist() == [0.0, 0.0]
+
+
+def test_torch_l2_penalty_with_sgd_equals_weight_decay_on_the_weights(sparse_problem):
+    from dlbook.torch import mlp as torch_mlp
+    from dlbook.torch.regularization import PenalizedLoss as TorchPenalized
+    from dlbook.torch.regularization import weight_values as torch_values
+
+    X, y = (torch.as_tensor(a) for a in sparse_problem)
+    results = []
+    for use_wd in (False, True):
+        net = torch_mlp(hidden=(), num_outputs=1)
+        net(X)
+        for p in net.parameters():
+            nn.init.constant_(p, 0.1)
+        linear = net[1]
+        if use_wd:
+            opt = torch.optim.SGD([{"params": [linear.weight], "weight_decay": 0.2},
+                                   {"params": [linear.bias]}], lr=0.05)
+            loss = TorchPenalized("mse", net)
+        else:
+            opt = torch.optim.SGD(net.parameters(), lr=0.05)
+            loss = TorchPenalized("mse", net, l2=0.2)
+        for _ in range(5):
+            opt.zero_grad()
+            loss(net(X), y).mean().backward()
+            opt.step()
+        results.append(torch_values(net))
+    onp.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-6)
+
+
+def test_soft_threshold_reaches_the_lasso_in_both_layers(dl, sparse_problem):
+    from sklearn.linear_model import Lasso
+
+    X, y = sparse_problem
+    net = dl.mlp(hidden=(), num_outputs=1)
+    trainer = dl.Trainer(net, "mse", optimizer="sgd", learning_rate=0.1)
+    trainer.fit(dl.load_array((X, y), batch_size=60), epochs=300, verbose=False,
+                callbacks=[dl.regularization.SoftThreshold(l1=0.2)])
+    w = dl.regularization.weight_values(net)
+    lasso = Lasso(alpha=0.1).fit(X, y.ravel())
+    onp.testing.assert_allclose(w, lasso.coef_, atol=2e-3)
+    assert onp.array_equal(w == 0, lasso.coef_ == 0) and (w == 0).sum() >= 3
+
+
+def test_l2_penalty_reaches_ridge_in_both_layers(dl, sparse_problem):
+    X, y = sparse_problem
+    net = dl.mlp(hidden=(), num_outputs=1)
+    loss = dl.regularization.PenalizedLoss("mse", net, l2=0.5)
+    trainer = dl.Trainer(net, loss, learning_rate=0.1)
+    trainer.fit(dl.load_array((X, y), batch_size=60), epochs=300, verbose=False)
+    onp.testing.assert_allclose(dl.regularization.weight_values(net),
+                                least_squares(X, y, l2=0.5)[0], atol=2e-3)
+
+
+def test_soft_threshold_refuses_other_optimizers_in_both_layers(dl, sparse_problem):
+    X, y = sparse_problem
+    for optimizer, params, shown in [("adam", {}, "Adam"), ("sgd", {"momentum": 0.9}, "SGD")]:
+        trainer = dl.Trainer(dl.mlp(hidden=(), num_outputs=1), "mse", optimizer=optimizer,
+                             optimizer_params=params)
+        with pytest.raises(ValueError, match=rf"proximal L1 step of plain SGD, but the trainer "
+                                             rf"uses {shown} \(momentum="):
+            trainer.fit((X, y), batch_size=10, callbacks=[dl.regularization.SoftThreshold(0.1)],
+                        verbose=False)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(l1=-0.1), ValueError, r"`l1`.*>= 0, got -0.1"),
+    (dict(l2=float("inf")), ValueError, r"`l2` to be a finite number"),
+    (dict(l1=True), TypeError, r"`l1` to be a number"),
+])
+def test_penalties_check_their_rates_alike(dl, kwargs, error, match):
+    net = _built(dl, dl.mlp(hidden=()), 3)
+    with pytest.raises(error, match=match):
+        dl.regularization.PenalizedLoss("mse", net, **kwargs)
+    with pytest.raises(error, match=match):
+        dl.regularization.weight_penalty(net, **kwargs)
+
+
+def test_penalized_loss_rejects_bad_loss_and_net_alike(dl):
+    with pytest.raises(ValueError, match=r"Unknown `loss` 'hinge'"):
+        dl.regularization.PenalizedLoss("hinge", dl.mlp(hidden=()))
+    with pytest.raises(TypeError, match=r"Expected `net` to be a (gluon Block|torch.nn.Module)"):
+        dl.regularization.PenalizedLoss("mse", "not a net")
+    with pytest.raises(ValueError, match=r"`l1` > 0"):
+        dl.regularization.SoftThreshold(0.0)
+
+
+def test_reprs_in_both_layers(dl):
+    assert repr(dl.regularization.SoftThreshold(0.5)) == "SoftThreshold(l1=0.5)"
+    assert repr(dl.regularization.PenalizedLoss("mse", dl.mlp(hidden=()), l2=0.1)) == \
+        "PenalizedLoss(loss='mse', l1=0.0, l2=0.1)"

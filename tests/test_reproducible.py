@@ -1,15 +1,18 @@
-"""Two executions of the same chapter print the same numbers (issue: reproducible builds)."""
+"""Two executions of the same chapter print the same numbers, in each framework (reproducible builds)."""
 import re
 
 import pytest
 
 from book_helpers import ROOT
 
-import run_chapter  # noqa: E402  (tools/ is on sys.path via book_helpers)
+import frameworks  # noqa: E402  (tools/ is on sys.path via book_helpers)
+import run_chapter  # noqa: E402
 
 # Representative chapters: one training small networks from scratch, one full of
-# autograd computations and figures.
+# autograd computations and figures; each in every framework it runs in.
 CHAPTERS = ["book/perceptron.md", "book/activation-functions.md"]
+RUNS = [(chapter, framework) for chapter in CHAPTERS
+        for framework, _, _ in frameworks.runs(frameworks.read_chapter(ROOT / chapter))]
 TIMING = re.compile(r"\d+(\.\d+)?\s*(s|ms|µs|us|sec|seconds|초)\b|examples/s|예제/초")
 
 
@@ -38,11 +41,12 @@ def _text_outputs(nb):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("chapter", CHAPTERS)
-def test_chapter_outputs_are_identical_across_runs(chapter):
+@pytest.mark.parametrize("chapter, framework", RUNS)
+def test_chapter_outputs_are_identical_across_runs(chapter, framework):
     runs = []
     for _ in range(2):
-        ok, _, message, nb = run_chapter.run(ROOT / chapter, return_notebook=True)
+        ok, _, message, nb = run_chapter.run(ROOT / chapter, return_notebook=True,
+                                             framework=framework)
         assert ok, message
         runs.append(_text_outputs(nb))
     assert runs[0], f"{chapter} printed nothing to compare"

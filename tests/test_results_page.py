@@ -61,3 +61,33 @@ def test_the_results_page_is_reread_whenever_another_page_changed():
     assert results_page.reread_results_pages(None, env, set(), set(), set()) == []
     # Already being re-read: not listed twice.
     assert results_page.reread_results_pages(None, env, set(), {"book/results"}, set()) == []
+
+
+def test_recorded_values_render_per_chapter_mxnet_beside_pytorch():
+    records = {"chapters": {
+        "book/a.md": {"docname": "book/a", "ran": ["mxnet", "pytorch"],
+                      "values": {"mxnet": {"acc": 0.87321}, "pytorch": {"acc": 0.861, "speed": 12345.6}}},
+        "book/b.md": {"docname": "book/b", "ran": ["mxnet"], "values": {"mxnet": {"rmse": 21.346}}}}}
+    lines = results_page.chapter_tables(records, "en")
+    assert "| `acc` | 0.8732 | 0.8610 |" in lines and "| `speed` | – | 12,346 |" in lines
+    assert "| `rmse` | 21.35 | – |" in lines
+    assert results_page.lookup(records, "book/b.md", "pytorch", "rmse") == (None, None)  # not run
+    value, problem = results_page.lookup(records, "book/a.md", "pytorch", "rmse")
+    assert value is None and "recorded no `rmse` in its PyTorch run" in problem
+    assert results_page.lookup(records, "book/a.md", "mxnet", "acc") == (0.87321, None)
+
+
+def test_recorded_values_are_formatted_by_size_unless_a_format_is_given():
+    assert results_page.format_value(0.87321) == "0.8732"
+    assert results_page.format_value(21.346) == "21.35"
+    assert results_page.format_value(12345.6) == "12,346"
+    assert results_page.format_value(0.5, ".2f") == "0.50"
+    assert results_page.format_value("n/a") == "n/a"
+
+
+def test_a_failed_run_shows_no_value_and_no_second_warning():
+    records = {"chapters": {"book/a.md": {"docname": "book/a", "ran": ["mxnet", "pytorch"],
+                                          "failed": ["pytorch"], "values": {"mxnet": {"acc": 0.9}}}}}
+    assert results_page.lookup(records, "book/a.md", "pytorch", "acc") == (None, None)
+    assert results_page.lookup(records, "book/z.md", "mxnet", "acc")[1] == "no chapter book/z.md was executed"
+

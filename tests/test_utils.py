@@ -1,5 +1,7 @@
-"""Tests of dlbook.mxnet.utils: Timer, Accumulator, seeding, devices, parameter counts,
-summary and derivative."""
+"""Tests of the small utilities of both layers: Timer and Accumulator (dlbook.meters), seeding
+(dlbook.seeding, <layer>.session), devices (<layer>.devices), parameter counts and summary
+(<layer>.summaries), derivative (<layer>.derivatives), record (dlbook.results) and the
+``dl.utils`` names the chapters use."""
 import os
 import random
 import re
@@ -7,21 +9,18 @@ import re
 import mxnet as mx
 import numpy as onp
 import pytest
+import torch
 from mxnet import gluon
+from torch import nn
 
-from dlbook.mxnet import utils
+from dlbook import meters, results
+from dlbook.meters import Accumulator, Timer
+from dlbook.mxnet import devices as mx_devices
 from dlbook.mxnet.models import Sequential, lenet, mlp
+from dlbook.mxnet.summaries import count_parameters, summary
 from dlbook.mxnet.train import Trainer
-from dlbook.mxnet.utils import (
-    Accumulator,
-    Timer,
-    count_parameters,
-    derivative,
-    seed_everything,
-    summary,
-    try_all_gpus,
-    try_gpu,
-)
+from dlbook.torch import devices as torch_devices
+from dlbook.torch import summaries as torch_summaries
 
 
 # ------------------------------------------------------- Timer, Accumulator
@@ -33,7 +32,7 @@ def test_timer_records_runs(monkeypatch):
         def perf_counter():
             return next(ticks)
 
-    monkeypatch.setattr(utils, "time", FakeTime)
+    monkeypatch.setattr(meters, "time", FakeTime)
     timer = Timer()  # starts at 10.0
     assert timer.stop() == 2.5
     timer.start()
@@ -56,7 +55,7 @@ def test_timer_measures_real_time():
 def test_accumulator_sums_and_resets():
     acc = Accumulator(3)
     acc.add(1, 2.5, mx.np.array(4.0))
-    acc.add(2, 0.5, onp.float32(1.0))
+    acc.add(2, torch.tensor(0.5), onp.float32(1.0))
     assert (acc[0], acc[1], acc[2]) == (3.0, 3.0, 5.0)
     assert acc[1:] == [3.0, 5.0]
     assert repr(acc) == "Accumulator([3.0, 3.0, 5.0])"
@@ -64,8 +63,15 @@ def test_accumulator_sums_and_resets():
     assert acc.data == [0.0, 0.0, 0.0]
 
 
+def test_both_layers_offer_the_neutral_utilities(dl):
+    assert dl.Timer is Timer and dl.Accumulator is Accumulator and dl.record is results.record
+    # The chapters call these through `dl.utils`.
+    assert dl.utils.derivative is dl.derivative and dl.utils.num_gpus is dl.num_gpus
+    assert dl.utils.seed_everything is dl.seed_everything and dl.utils.summary is dl.summary
+
+
 # -------------------------------------------------------------- seeding
-def _draws():
+def _mxnet_draws():
     net = mlp(hidden=3, num_outputs=2)
     net.initialize()
     net(mx.np.ones((1, 2)))
@@ -73,32 +79,69 @@ def _draws():
             net[0].weight.data().asnumpy().tolist())
 
 
-def test_seed_everything_makes_every_source_reproducible(monkeypatch):
+def _torch_draws():
+    net = nn.Linear(2, 3)
+    return (random.random(), onp.random.rand(), float(torch.rand(())),
+            net.weight.detach().numpy().tolist())
+
+
+def test_seed_everything_makes_every_source_reproducible(monkeypatch, dl):
+    draws = {"mxnet": _mxnet_draws, "torch": _torch_draws}[dl.FRAMEWORK]
+    layer = dl
     monkeypatch.delenv("PYTHONHASHSEED", raising=False)
-    seed_everything(123)
-    first = _draws()
+    layer.seed_everything(123)
+    first = draws()
     assert os.environ["PYTHONHASHSEED"] == "123"
-    seed_everything(123)
-    assert _draws() == first
-    seed_everything(124)
-    other = _draws()
+    layer.seed_everything(123)
+    assert draws() == first
+    layer.seed_everything(124)
+    other = draws()
     assert all(a != b for a, b in zip(first, other))
 
 
+def test_python_and_numpy_draws_agree_between_layers():
+    import dlbook.mxnet
+    import dlbook.torch
+
+    dlbook.mxnet.seed_everything(9)
+    mx_draws = (random.random(), onp.random.rand())
+    dlbook.torch.seed_everything(9)
+    assert (random.random(), onp.random.rand()) == mx_draws
+
+
 # -------------------------------------------------------------- devices
-def test_devices_on_this_machine():
-    n = utils.num_gpus()
+def test_mxnet_devices_on_this_machine():
+    n = mx_devices.num_gpus()
     assert n >= 0
-    assert try_gpu() == (mx.gpu(0) if n else mx.cpu())
-    assert try_all_gpus() == ([mx.gpu(i) for i in range(n)] if n else [mx.cpu()])
+    assert mx_devices.try_gpu() == (mx.gpu(0) if n else mx.cpu())
+    assert mx_devices.try_all_gpus() == ([mx.gpu(i) for i in range(n)] if n else [mx.cpu()])
 
 
-def test_devices_with_two_gpus_and_with_none(monkeypatch):
-    monkeypatch.setattr(utils, "num_gpus", lambda: 2)
+def test_mxnet_devices_with_two_gpus_and_with_none(monkeypatch):
+    try_gpu, try_all_gpus = mx_devices.try_gpu, mx_devices.try_all_gpus
+    monkeypatch.setattr(mx_devices, "num_gpus", lambda: 2)
     assert (try_gpu(), try_gpu(1), try_gpu(2)) == (mx.gpu(0), mx.gpu(1), mx.cpu())
     assert try_all_gpus() == [mx.gpu(0), mx.gpu(1)]
-    monkeypatch.setattr(utils, "num_gpus", lambda: 0)
+    monkeypatch.setattr(mx_devices, "num_gpus", lambda: 0)
     assert try_gpu() == mx.cpu() and try_all_gpus() == [mx.cpu()]
+
+
+def test_torch_devices_on_this_machine():
+    n = torch_devices.num_gpus()
+    assert n == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+    assert torch_devices.try_gpu() == (torch.device("cuda:0") if n else torch.device("cpu"))
+    assert torch_devices.try_all_gpus() == (
+        [torch.device(f"cuda:{i}") for i in range(n)] or [torch.device("cpu")])
+
+
+def test_torch_devices_with_two_gpus_and_with_none(monkeypatch):
+    try_gpu, try_all_gpus = torch_devices.try_gpu, torch_devices.try_all_gpus
+    monkeypatch.setattr(torch_devices, "num_gpus", lambda: 2)
+    cuda = [torch.device("cuda:0"), torch.device("cuda:1")]
+    assert (try_gpu(), try_gpu(1), try_gpu(2)) == (*cuda, torch.device("cpu"))
+    assert try_all_gpus() == cuda
+    monkeypatch.setattr(torch_devices, "num_gpus", lambda: 0)
+    assert try_gpu() == torch.device("cpu") and try_all_gpus() == [torch.device("cpu")]
 
 
 # ------------------------------------------------------ count_parameters
@@ -109,6 +152,25 @@ def test_count_parameters_with_known_shapes():
     net(mx.np.ones((2, 5)))
     assert count_parameters(net) == (5 * 8 + 8) + 4 * 8 + (8 * 2 + 2)
     assert count_parameters(net, trainable_only=True) == (5 * 8 + 8) + 2 * 8 + (8 * 2 + 2)
+
+
+def test_torch_count_parameters_counts_batch_norm_statistics_like_gluon():
+    count = torch_summaries.count_parameters
+    assert count(nn.Linear(4, 3)) == 15
+    net = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2))
+    # running mean and variance count (non-trainable); num_batches_tracked (an int) does not
+    assert count(net) == (5 * 8 + 8) + 4 * 8 + (8 * 2 + 2)
+    assert count(net, trainable_only=True) == (5 * 8 + 8) + 2 * 8 + (8 * 2 + 2)
+    net[0].weight.requires_grad_(False)  # a frozen weight is no longer trainable
+    assert count(net, trainable_only=True) == 8 + 2 * 8 + (8 * 2 + 2)
+
+
+def test_torch_count_parameters_of_a_lazy_network_after_one_forward_pass():
+    net = nn.Sequential(nn.LazyLinear(4), nn.ReLU(), nn.LazyLinear(2))
+    with pytest.raises(RuntimeError, match=r"shape of parameter `0.weight` is not known yet"):
+        torch_summaries.count_parameters(net)
+    net(torch.ones(1, 3))
+    assert torch_summaries.count_parameters(net) == (3 * 4 + 4) + (4 * 2 + 2)
 
 
 # ----------------------------------------------------------------- summary
@@ -144,6 +206,28 @@ def test_summary_of_lenet(np_mode, capsys):
     assert "Total params: 61,706" in table
 
 
+def _torch_lenet():
+    """LeNet-5 as the book builds it, in plain PyTorch (lazy layers like Gluon's)."""
+    return nn.Sequential(
+        nn.LazyConv2d(6, kernel_size=5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2),
+        nn.LazyConv2d(16, kernel_size=5), nn.Sigmoid(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.LazyLinear(120), nn.Sigmoid(), nn.LazyLinear(84), nn.Sigmoid(), nn.LazyLinear(10))
+
+
+def test_torch_summary_of_lenet_matches_the_mxnet_table(capsys):
+    net = _torch_lenet()
+    table = torch_summaries.summary(net, (1, 1, 28, 28))
+    assert capsys.readouterr().out == table + "\n"
+    rows = _rows(table)
+    assert len(rows) == 12
+    assert rows[0] == ("0: Conv2d", "(1, 6, 28, 28)", 156)
+    assert rows[2] == ("2: AvgPool2d", "(1, 6, 14, 14)", 0)
+    assert rows[6] == ("6: Flatten", "(1, 400)", 0)
+    assert rows[-1] == ("11: Linear", "(1, 10)", 850)
+    assert _totals(table) == {"Total": 61706, "Trainable": 61706, "Non-trainable": 0}
+    assert torch_summaries.count_parameters(net) == 61706  # the lazy layers are now built
+
+
 def test_summary_counts_batch_norm_statistics_as_non_trainable():
     net = mlp(hidden=(16, 8), num_outputs=3, batch_norm=True)
     net.initialize()
@@ -158,6 +242,20 @@ def test_summary_counts_batch_norm_statistics_as_non_trainable():
     assert totals["Non-trainable"] == 2 * (16 + 8)
 
 
+def test_torch_summary_runs_in_eval_mode_and_restores_training_mode():
+    net = nn.Sequential(nn.LazyLinear(16), nn.BatchNorm1d(16), nn.ReLU(), nn.Dropout(0.5),
+                        nn.LazyLinear(3))
+    net[3].eval()  # a mixed state must come back as it was
+    table = torch_summaries.summary(net, (1, 10))  # batch of 1: BatchNorm would fail in training
+    rows = _rows(table)
+    assert rows[1] == ("1: BatchNorm1d", "(1, 16)", 64)
+    assert _totals(table) == {"Total": 176 + 64 + 51, "Trainable": 176 + 32 + 51,
+                              "Non-trainable": 32}
+    assert [m.training for m in net] == [True, True, True, False, True] and net.training
+    assert float(net[1].running_mean.abs().sum()) == 0.0  # statistics untouched
+    assert all(p.grad is None for p in net.parameters())
+
+
 def test_summary_opens_nested_containers():
     inner = gluon.nn.HybridSequential()
     inner.add(gluon.nn.Dense(4), gluon.nn.Activation("relu"))
@@ -169,14 +267,34 @@ def test_summary_opens_nested_containers():
                                            ("1: Dense", 10)]
 
 
+def test_torch_summary_opens_nested_containers_and_keeps_layers_with_parameters_whole():
+    class Scaled(nn.Module):  # owns a parameter and a child: one layer
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.Parameter(torch.ones(2))
+            self.inner = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.inner(x) * self.scale
+
+    outer = nn.Sequential(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), nn.Linear(4, 2), Scaled())
+    rows = _rows(torch_summaries.summary(outer, (1, 3)))
+    assert [(r[0], r[2]) for r in rows] == [("0.0: Linear", 16), ("0.1: ReLU", 0),
+                                           ("1: Linear", 10), ("2: Scaled", 8)]
+
+
+def _as_numpy(array):
+    return array.asnumpy() if hasattr(array, "asnumpy") else onp.asarray(array)
+
+
 def test_summary_keeps_a_trained_network_hybridized(blobs):
     X, y = blobs
     trainer = Trainer(mlp(hidden=8, num_outputs=3), "cross_entropy", metrics=["accuracy"])
     trainer.fit((X, y), batch_size=10, verbose=False)
-    before = trainer.predict(X).asnumpy()
+    before = _as_numpy(trainer.predict(X))
     summary(trainer.net, (2, 4))
     assert trainer.net._active
-    onp.testing.assert_allclose(trainer.predict(X).asnumpy(), before, rtol=1e-6)
+    onp.testing.assert_allclose(_as_numpy(trainer.predict(X)), before, rtol=1e-6)
     trainer.fit((X, y), batch_size=10, verbose=False)
     assert len(trainer.history) == 2
 
@@ -184,26 +302,48 @@ def test_summary_keeps_a_trained_network_hybridized(blobs):
 # -------------------------------------------------------------- derivative
 _X = onp.array([-3.0, -1.0, -0.2, 0.3, 1.0, 2.5], dtype="float32")
 
+_FUNCTIONS = {  # name: (MXNet f, PyTorch f, value, slope)
+    "sigmoid": (lambda z: mx.npx.sigmoid(z), torch.sigmoid, lambda x: 1 / (1 + onp.exp(-x)),
+                lambda x: onp.exp(-x) / (1 + onp.exp(-x)) ** 2),
+    "tanh": (lambda z: mx.np.tanh(z), torch.tanh, onp.tanh, lambda x: 1 - onp.tanh(x) ** 2),
+    "relu": (lambda z: mx.npx.relu(z), torch.relu, lambda x: onp.maximum(x, 0),
+             lambda x: (x > 0).astype("float32")),
+    "cubic": (lambda z: z ** 3 - 2 * z, lambda z: z ** 3 - 2 * z, lambda x: x ** 3 - 2 * x,
+              lambda x: 3 * x ** 2 - 2),
+}
 
-@pytest.mark.parametrize("f, value, slope", [
-    (lambda z: mx.npx.sigmoid(z), lambda x: 1 / (1 + onp.exp(-x)),
-     lambda x: onp.exp(-x) / (1 + onp.exp(-x)) ** 2),
-    (lambda z: mx.np.tanh(z), onp.tanh, lambda x: 1 - onp.tanh(x) ** 2),
-    (lambda z: mx.npx.relu(z), lambda x: onp.maximum(x, 0), lambda x: (x > 0).astype("float32")),
-    (lambda z: z ** 3 - 2 * z, lambda x: x ** 3 - 2 * x, lambda x: 3 * x ** 2 - 2),
-], ids=["sigmoid", "tanh", "relu", "cubic"])
-def test_derivative_matches_the_analytic_one(np_mode, f, value, slope):
-    y, dy = derivative(f, _X)
+
+@pytest.mark.parametrize("name", sorted(_FUNCTIONS))
+def test_derivative_matches_the_analytic_one(dl, name):
+    f_mx, f_torch, value, slope = _FUNCTIONS[name]
+    y, dy = dl.derivative(f_mx if dl.FRAMEWORK == "mxnet" else f_torch, _X)
     assert isinstance(y, onp.ndarray) and isinstance(dy, onp.ndarray)
     onp.testing.assert_allclose(y, value(_X), rtol=1e-5, atol=1e-6)
     onp.testing.assert_allclose(dy, slope(_X), rtol=1e-5, atol=1e-6)
 
 
-def test_derivative_accepts_lists_and_mxnet_arrays():
-    y, dy = derivative(lambda z: z * z, [1.0, -2.0])
+def test_mxnet_derivative_with_and_without_numpy_mode(np_mode):
+    from dlbook.mxnet.derivatives import derivative
+
+    _, dy = derivative(mx.np.tanh, _X)
+    onp.testing.assert_allclose(dy, 1 - onp.tanh(_X) ** 2, rtol=1e-5, atol=1e-6)
+
+
+def test_derivative_accepts_lists_and_layer_arrays(dl):
+    y, dy = dl.derivative(lambda z: z * z, [1.0, -2.0])
     assert y.tolist() == [1.0, 4.0] and dy.tolist() == [2.0, -4.0]
-    _, dy = derivative(lambda z: 5 * z, mx.np.array([[1.0, 2.0]]))
+    x = mx.np.array([[1.0, 2.0]]) if dl.FRAMEWORK == "mxnet" else torch.tensor([[1.0, 2.0]])
+    _, dy = dl.derivative(lambda z: 5 * z, x)
     assert dy.tolist() == [[5.0, 5.0]]
+
+
+def test_torch_derivative_of_a_step_is_zero():
+    import dlbook.torch
+
+    y, dy = dlbook.torch.derivative(lambda z: (z > 0).float(), [-1.0, 2.0])
+    assert y.tolist() == [0.0, 1.0] and dy.tolist() == [0.0, 0.0]
+    _, dy = dlbook.torch.derivative(lambda z: torch.zeros_like(z) + 3.0, [1.0])
+    assert dy.tolist() == [0.0]
 
 
 # ------------------------------------------------------------------ bad input
@@ -218,61 +358,86 @@ def _initialized(net):
     return net
 
 
-BAD_INPUTS = [
-    (lambda: Accumulator(0), ValueError, r"`n` >= 1, got 0"),
-    (lambda: Accumulator(2).add(1.0), ValueError, r"Expected 2 values for `values`, got 1"),
-    (lambda: seed_everything(-1), ValueError, r"`seed` >= 0, got -1"),
-    (lambda: seed_everything(2 ** 31), ValueError, r"`seed` <= 2147483647"),
-    (lambda: seed_everything(1.5), TypeError, r"`seed` to be an integer, got 1.5 \(float\)"),
-    (lambda: try_gpu(-1), ValueError, r"`i` >= 0"),
-    (lambda: count_parameters("net"), TypeError, r"`net` to be a gluon Block"),
+def _elementwise(dl):
+    return mx.np.tanh if dl.FRAMEWORK == "mxnet" else torch.tanh
+
+
+SHARED_BAD_INPUTS = [
+    # The same message from both layers.
+    (lambda dl: dl.Accumulator(0), ValueError, r"`n` >= 1, got 0"),
+    (lambda dl: dl.Accumulator(2).add(1.0), ValueError, r"Expected 2 values for `values`, got 1"),
+    (lambda dl: dl.seed_everything(-1), ValueError, r"`seed` >= 0, got -1"),
+    (lambda dl: dl.seed_everything(2 ** 31), ValueError, r"`seed` <= 2147483647"),
+    (lambda dl: dl.seed_everything(1.5), TypeError, r"`seed` to be an integer, got 1.5 \(float\)"),
+    (lambda dl: dl.try_gpu(-1), ValueError, r"`i` >= 0"),
+    (lambda dl: dl.count_parameters("net"), TypeError, r"Expected `net` to be a (gluon Block|torch.nn.Module), got 'net' \(str\)"),
+    (lambda dl: dl.summary("net", (1, 3)), TypeError, r"Expected `net` to be a"),
+    (lambda dl: dl.derivative(lambda z: z.sum(), [1.0, 2.0]), ValueError, r"`f` to be element-wise \(output shape \(2,\)\), got output shape \(\)"),
+    (lambda dl: dl.derivative(_elementwise(dl), ["a"]), TypeError, r"`x` to hold numbers"),
+    (lambda dl: dl.derivative(_elementwise(dl), [onp.nan]), ValueError, r"`x` contains 1 NaN"),
+]
+
+_SHAPE_INPUTS = [(), (0, 3), (1, -3), "1x3", (1, 3.0), (True, 3)]
+
+
+@pytest.mark.parametrize("call, error, pattern", SHARED_BAD_INPUTS)
+def test_shared_bad_input_raises_the_same_clear_error(dl, call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(dl)
+
+
+@pytest.mark.parametrize("input_shape", _SHAPE_INPUTS, ids=repr)
+def test_summary_rejects_a_bad_input_shape_in_both_layers(dl, input_shape):
+    net = _initialized(mlp(hidden=4)) if dl.FRAMEWORK == "mxnet" else nn.Sequential(nn.Linear(3, 4))
+    pattern = r"`input_shape` as a tuple of positive ints with the batch axis first, .* got "
+    with pytest.raises(ValueError, match=pattern + re.escape(repr(input_shape))):
+        dl.summary(net, input_shape)
+
+
+MXNET_BAD_INPUTS = [
     (lambda: count_parameters(_initialized(mlp(hidden=4))), RuntimeError, r"shape of parameter `dense\d+_weight` is not known yet"),
     (lambda: count_parameters(_legacy_dense()), TypeError, r"legacy mx.nd array"),
-    (lambda: summary(_initialized(mlp(hidden=4)), ()), ValueError, r"`input_shape` as a tuple of positive ints .* got \(\)"),
-    (lambda: summary(_initialized(mlp(hidden=4)), (0, 3)), ValueError, r"`input_shape` .* got \(0, 3\)"),
-    (lambda: summary(_initialized(mlp(hidden=4)), (1, -3)), ValueError, r"`input_shape` .* got \(1, -3\)"),
-    (lambda: summary(_initialized(mlp(hidden=4)), "1x3"), ValueError, r"`input_shape` .* got '1x3'"),
-    (lambda: summary(_initialized(mlp(hidden=4)), (1, 3.0)), ValueError, r"`input_shape` .* got \(1, 3.0\)"),
     (lambda: summary(mlp(hidden=4), (1, 3)), RuntimeError, r"`net` has uninitialized parameters. Call `net.initialize\(\)`"),
     (lambda: summary(_legacy_dense(), (1, 3)), TypeError, r"legacy mx.nd array"),
-    (lambda: derivative(lambda z: z.sum(), [1.0, 2.0]), ValueError, r"`f` to be element-wise \(output shape \(2,\)\), got output shape \(\)"),
-    (lambda: derivative(mx.np.tanh, ["a"]), TypeError, r"`x` to hold numbers"),
-    (lambda: derivative(mx.np.tanh, [onp.nan]), ValueError, r"`x` contains 1 NaN"),
 ]
 
 
-@pytest.mark.parametrize("call, error, pattern", BAD_INPUTS)
-def test_bad_input_raises_a_clear_error(call, error, pattern):
+@pytest.mark.parametrize("call, error, pattern", MXNET_BAD_INPUTS)
+def test_mxnet_bad_input_raises_a_clear_error(call, error, pattern):
     with pytest.raises(error, match=pattern):
         call()
 
 
 # ------------------------------------------------------------------ record
 def test_record_returns_the_value_as_a_float():
-    assert utils.record("softmax_accuracy", onp.float32(0.5)) == 0.5
-    assert utils.record("ppl", mx.np.array([3.25])) == 3.25
-    assert type(utils.record("n", 7)) is float
+    assert results.record("softmax_accuracy", onp.float32(0.5)) == 0.5
+    assert results.record("ppl", mx.np.array([3.25])) == 3.25
+    assert results.record("loss", torch.tensor([0.75], requires_grad=True)) == 0.75
+    assert type(results.record("n", 7)) is float
 
 
 @pytest.mark.parametrize("name", ["", "two words", "1st", "a-b", None, 3])
 def test_record_rejects_a_bad_name(name):
     with pytest.raises(ValueError, match="`name`"):
-        utils.record(name, 1.0)
+        results.record(name, 1.0)
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.9", True, None, onp.ones(3)])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "0.9", True, None, onp.ones(3),
+                                   torch.ones(3), torch.tensor(float("nan"))],
+                         ids=["nan", "inf", "str", "bool", "None", "numpy3", "torch3", "torchnan"])
 def test_record_rejects_a_value_that_is_not_a_finite_number(value):
     with pytest.raises(ValueError, match="`value` as a finite number"):
-        utils.record("accuracy", value)
+        results.record("accuracy", value)
 
 
-def test_record_in_a_kernel_glues_the_value_for_other_pages(tmp_path):
+@pytest.mark.parametrize("layer", ["mxnet", "torch"])
+def test_record_in_a_kernel_glues_the_value_for_other_pages(tmp_path, layer):
     """In Jupyter (as in the book's build) the value is glued, hidden, for MyST-NB to paste."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-        "from dlbook import mxnet as dl\nx = dl.record('test_accuracy', 0.8125)")])
+        f"from dlbook import {layer} as dl\nx = dl.record('test_accuracy', 0.8125)")])
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = nb.cells[0].outputs

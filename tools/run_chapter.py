@@ -4,59 +4,126 @@
     .venv/bin/python tools/run_chapter.py --framework pytorch book/perceptron.md   # one
 
 Each framework runs its own notebook (tools/frameworks.py: the chapter without the
-other framework's cells) in a fresh kernel. Prints each run's execution time, or
-the failing cell with its traceback. The executed notebook is written to
-_build/chapters/<framework>/<name>.ipynb.
+other framework's cells) in a fresh kernel; a chapter without framework cells runs
+once. Prints each run's execution time, or the failing cell with its traceback. The
+executed notebook is written to _build/chapters/<framework>/<name>.ipynb.
+
+:func:`execute` is also what ``tools/build_book.py`` runs in its worker processes.
 """
+import os
+import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
-def run(path, timeout=600, return_notebook=False, framework="mxnet"):
-    import jupytext
+
+def kernel_env(overrides=None):
+    """The environment a chapter's kernel runs in: this one, without ``MPLBACKEND``.
+
+    A matplotlib backend chosen outside (the test suite's conftest.py sets
+    MPLBACKEND=Agg) would replace the notebooks' inline backend and every figure
+    would silently vanish. ``SOURCE_DATE_EPOCH`` and a fixed ``svg.hashsalt``
+    (through ``MATPLOTLIBRC``, when ``overrides`` names one) make SVG figures the
+    same from run to run, so two frameworks' equal figures compare equal.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
+    env.update(overrides or {})
+    return env
+
+
+def execute(nb, cwd, timeout=600, env=None, allow_errors=False):
+    """Execute the notebook ``nb`` in place in a fresh kernel started in ``cwd``.
+
+    Returns a dict: ``ok``, ``seconds``, and for a failure ``cell_index`` (the
+    failing cell's index in ``nb``), ``ename`` and ``message`` (nbclient's
+    message: the cell's source and the traceback, without colour codes).
+    """
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    from frameworks import split
+    started = {"index": None}
 
-    path = Path(path).resolve()
-    nb = split(jupytext.read(path), framework)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    def on_cell_start(cell, cell_index):
+        started["index"] = cell_index
+
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(cwd)}},
+                            on_cell_start=on_cell_start)
     start = time.perf_counter()
-    try:
-        client.execute()
-        ok, message = True, ""
-    except CellExecutionError as err:
-        ok, message = False, str(err)
-    elapsed = time.perf_counter() - start
-    out = ROOT / "_build" / "chapters" / framework / (path.stem + ".ipynb")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {"ok": True}
+    # The kernel's own stderr (ipykernel's start-up warnings, C libraries' messages)
+    # goes to a file, shown only when the kernel dies; cell outputs are unaffected.
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8", errors="replace") as log:
+        try:
+            client.execute(env=kernel_env(env), stderr=log)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as err:
+            name = getattr(err, "ename", None) or type(err).__name__
+            message = _ANSI.sub("", str(err))
+            if isinstance(err, DeadKernelError):
+                log.seek(0)
+                message += "\nThe kernel's last messages:\n" + "".join(log.readlines()[-30:])
+            result = {"ok": False, "cell_index": started["index"], "ename": name,
+                      "message": message}
+    result["seconds"] = round(time.perf_counter() - start, 2)
+    return result
+
+
+def execute_job(job):
+    """Worker entry point of the build: execute ``job['notebook']`` (JSON); return JSON back.
+
+    ``job``: notebook, cwd, timeout, env (overrides), allow_errors. Runs in a
+    separate process so that several chapters execute at once.
+    """
     import nbformat
 
+    nb = nbformat.reads(job["notebook"], as_version=4)
+    result = execute(nb, job["cwd"], timeout=job.get("timeout", 600), env=job.get("env"),
+                     allow_errors=job.get("allow_errors", False))
+    result["notebook"] = nbformat.writes(nb)
+    return result
+
+
+def run(path, timeout=600, return_notebook=False, framework="mxnet"):
+    """Execute ``framework``'s notebook of the chapter at ``path``; return (ok, seconds, message[, nb])."""
+    import nbformat
+
+    from frameworks import read_chapter, split
+
+    path = Path(path).resolve()
+    nb = split(read_chapter(path), framework)
+    result = execute(nb, path.parent, timeout=timeout)
+    out = ROOT / "_build" / "chapters" / framework / (path.stem + ".ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
+    message = result.get("message", "")
     if return_notebook:
-        return ok, elapsed, message, nb
-    return ok, elapsed, message
+        return result["ok"], result["seconds"], message, nb
+    return result["ok"], result["seconds"], message
 
 
 def main(argv=None):
     import argparse
 
-    from frameworks import FRAMEWORKS
+    from frameworks import FRAMEWORKS, read_chapter, runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=list(FRAMEWORKS), action="append",
-                        help="run only this framework's notebook (repeatable; default: all)")
+                        help="run only this framework's notebook (repeatable; default: all "
+                             "the chapter has)")
     parser.add_argument("chapters", nargs="+")
     args = parser.parse_args(argv)
     failed = 0
     for path in args.chapters:
-        for framework in args.framework or list(FRAMEWORKS):
+        planned = [fw for fw, _, _ in runs(read_chapter(path))]
+        for framework in args.framework or planned:
             ok, elapsed, message = run(path, framework=framework)
             print(f"{'ok  ' if ok else 'FAIL'} {elapsed:6.1f} s  {framework:8s} {path}")
             if not ok:

@@ -6,10 +6,21 @@ option ``:lang: ko`` or ``en``, the default) renders the JSON that
 model and training loop, examples/s, the ratio to the hand-written loop, test
 accuracy and GFLOP/s against the machine's matmul peak.
 
-Sphinx re-reads the page when the JSON changes (a noted dependency). The page
-also shows numbers glued from executed chapters (``dlbook.record``), which
-Sphinx cannot see as dependencies, so a page using the directive is re-read
-whenever any other page changed.
+Sphinx re-reads the page when the JSON changes (a noted dependency).
+
+The numbers the chapters record while the book is built (``dl.record``) come
+from ``_build/.dlbook/records.json``, which ``tools/build_book.py`` writes per
+chapter and framework:
+
+* ``{recorded}`mxnet:practice.md::fashion_mlp_test_accuracy:.3f``` (a role) is
+  one value: framework, chapter (relative to the page), name and format. A
+  chapter not run in that framework (not converted yet), or whose run failed
+  (the build reports that), shows ``–``; a chapter run in it that recorded no
+  such name is a warning.
+* ``{recorded-results}`` (a directive; option ``:lang:``) is one table per
+  chapter of every value it recorded, MXNet beside PyTorch.
+
+A page using any of these is re-read when records.json or any other page changed.
 """
 import json
 from pathlib import Path
@@ -18,7 +29,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
 from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
+from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +139,106 @@ class BenchmarkResults(SphinxDirective):
         return [container]
 
 
+# ----------------------------------------------------------------- recorded values
+FRAMEWORK_LABELS = {"mxnet": "MXNet", "pytorch": "PyTorch"}
+MISSING = "–"
+
+
+def records_path(env):
+    return Path(env.app.outdir).parent / ".dlbook" / "records.json"
+
+
+def load_records(env):
+    """records.json as written by tools/build_book.py (empty when the book was not built)."""
+    path = records_path(env)
+    env.note_dependency(str(path))
+    env.metadata[env.docname]["_uses_glued_results"] = True
+    if not path.is_file():
+        return {"chapters": {}}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def format_value(value, fmt=None):
+    """A recorded value as text: with ``fmt`` if given, else by its size.
+
+    >>> format_value(0.87321), format_value(21.345), format_value(12345.6), format_value(0.5, ".2f")
+    ('0.8732', '21.35', '12,346', '0.50')
+    """
+    if not isinstance(value, (int, float)):
+        return str(value)
+    if fmt:
+        return format(value, fmt)
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.2f}" if abs(value) >= 10 else f"{value:.4f}"
+
+
+def lookup(records, chapter, framework, name):
+    """(value or None, problem or None) of ``name`` recorded by ``chapter`` in ``framework``."""
+    entry = records.get("chapters", {}).get(chapter)
+    if entry is None:
+        return None, f"no chapter {chapter} was executed"
+    if framework not in entry.get("ran", []) or framework in entry.get("failed", []):
+        return None, None  # not run in this framework (yet), or failed (reported): no value
+    values = entry.get("values", {}).get(framework, {})
+    if name not in values:
+        return None, (f"{chapter} recorded no `{name}` in its {FRAMEWORK_LABELS.get(framework, framework)} "
+                      f"run (it recorded {sorted(values) or 'nothing'})")
+    return values[name], None
+
+
+class RecordedRole(SphinxRole):
+    """``{recorded}`framework:chapter.md::name:format```: one recorded value, or – when not run."""
+
+    def run(self):
+        try:
+            framework, rest = self.text.split(":", 1)
+            doc, key = rest.split("::", 1)
+        except ValueError:
+            msg = f"recorded: expected `framework:chapter.md::name[:format]`, got {self.text!r}"
+            logger.warning(msg, location=self.get_location())
+            return [nodes.inline(text=MISSING)], []
+        name, _, fmt = key.partition(":")
+        chapter = self.env.relfn2path(doc, self.env.docname)[0]
+        value, problem = lookup(load_records(self.env), chapter, framework, name)
+        if problem:
+            logger.warning(f"recorded: {problem}", location=self.get_location())
+        text = MISSING if value is None else format_value(value, fmt or None)
+        return [nodes.inline(text=text, classes=["recorded-value", f"recorded-{framework}"])], []
+
+
+def chapter_tables(records, lang):
+    """MyST Markdown lines: per chapter, a table of its recorded values, MXNet beside PyTorch."""
+    head = ("값 (name)", "MXNet", "PyTorch") if lang == "ko" else ("name", "MXNet", "PyTorch")
+    lines = []
+    for chapter, entry in records.get("chapters", {}).items():
+        values = entry.get("values", {})
+        names = list(dict.fromkeys(n for fw in FRAMEWORK_LABELS for n in values.get(fw, {})))
+        if not names:
+            continue
+        lines += ["", f"**{{doc}}`/{entry['docname']}`**", "",
+                  "| " + " | ".join(head) + " |", "| --- | ---: | ---: |"]
+        for name in names:
+            cells = [f"`{name}`"]
+            for fw in FRAMEWORK_LABELS:
+                value = values.get(fw, {}).get(name)
+                cells.append(MISSING if value is None else format_value(value))
+            lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+class RecordedResults(SphinxDirective):
+    has_content = False
+    option_spec = {"lang": lambda arg: directives.choice(arg, ("ko", "en"))}
+
+    def run(self):
+        lines = chapter_tables(load_records(self.env), self.options.get("lang", "en"))
+        container = nodes.container(classes=["recorded-results"])
+        self.state.nested_parse(StringList(lines, source="records.json"), self.content_offset,
+                                container)
+        return [container]
+
+
 def reread_results_pages(app, env, added, changed, removed):
     """Pages showing glued chapter numbers are re-read whenever anything else changed."""
     if not (added or changed or removed):
@@ -138,5 +249,7 @@ def reread_results_pages(app, env, added, changed, removed):
 
 def setup(app):
     app.add_directive("benchmark-results", BenchmarkResults)
+    app.add_directive("recorded-results", RecordedResults)
+    app.add_role("recorded", RecordedRole())
     app.connect("env-get-outdated", reread_results_pages)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

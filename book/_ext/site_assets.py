@@ -14,18 +14,12 @@
   character of the site. ``bilingual.css`` declares them with a Hangul
   ``unicode-range`` and the common Korean system fonts as ``local()`` sources
   first, so a browser downloads them only where the reader has none of those.
-* **Notebook downloads.** Each executed chapter (``_build/jupyter_execute``, with
-  the outputs put back after a cache hit, which myst-nb 1.4 leaves out) is
-  copied to ``_sources/<page>.ipynb`` with its outputs, and the page's download
-  menu offers it (``.ipynb``) beside the MyST source (``.md``). In the copy the
-  ``:::{ko}`` / ``:::{en}`` fences become ``<div lang="..">`` blocks, so the text
-  reads cleanly in Jupyter.
+* **Notebook downloads** (one per framework) are ``frameworks_site.py``'s.
 * **Links in inherited docstrings.** MXNet's docstrings, which the API reference
   shows for dlbook's blocks, link to mxnet.apache.org with site-relative addresses;
   they are made absolute so that they do not point into this site.
 """
 import hashlib
-import json
 import re
 import shutil
 from pathlib import Path
@@ -155,91 +149,6 @@ def write_hangul_font(app, exc):
         shutil.copyfile(cache, target)
 
 
-# ---------------------------------------------------------------- notebooks
-_LANG_OPEN = re.compile(r"^(:{3,})\{(ko|en)\}\s*$")
-
-
-def jupyter_markdown(text):
-    """Turn MyST ``ko``/``en`` fences into HTML blocks that Jupyter renders.
-
-    >>> print(jupyter_markdown(":::{ko}\\n안녕\\n:::\\n\\n:::{en}\\nHi\\n:::"))
-    <div lang="ko">
-    <BLANKLINE>
-    안녕
-    <BLANKLINE>
-    </div>
-    <BLANKLINE>
-    <div lang="en">
-    <BLANKLINE>
-    Hi
-    <BLANKLINE>
-    </div>
-    """
-    out, fences = [], []
-    for line in text.split("\n"):
-        m = _LANG_OPEN.match(line.strip())
-        if m:
-            fences.append(m.group(1))
-            out += [f'<div lang="{m.group(2)}">', ""]
-        elif fences and line.strip() == fences[-1]:
-            fences.pop()
-            out += ["", "</div>"]
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def restore_cached_outputs(app, doctree):
-    """Put the outputs back into ``jupyter_execute/<page>.ipynb`` after a cache hit.
-
-    myst-nb 1.4 writes that file from the notebook it read, not from the one it merged
-    with the cached outputs (``CachedNotebookClient`` replaces its notebook), so a
-    chapter re-read from the cache leaves a notebook without outputs there.
-    """
-    config = getattr(app.env, "mystnb_config", None)
-    if config is None or config.execution_mode != "cache":
-        return
-    path = Path(app.outdir).parent / "jupyter_execute" / f"{app.env.docname}.ipynb"
-    if not path.is_file():
-        return
-    import nbformat
-    from jupyter_cache import get_cache
-
-    nb = nbformat.read(path, as_version=4)
-    code = [cell for cell in nb.cells if cell.cell_type == "code"]
-    if not code or any(cell.get("outputs") for cell in code):
-        return
-    try:
-        _, merged = get_cache(config.execution_cache_path).merge_match_into_notebook(nb)
-    except KeyError:  # not in the cache (its execution failed): nothing to restore
-        return
-    nbformat.write(merged, path)
-
-
-def executed_notebook(app, pagename):
-    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    return path if path.is_file() else None
-
-
-def offer_notebook(app, pagename, templatename, context, doctree):
-    """Copy the executed notebook next to the sources; the theme adds the .ipynb link."""
-    if app.builder.format != "html" or doctree is None:
-        return
-    source = executed_notebook(app, pagename)
-    if source is None:
-        return
-    nb = json.loads(source.read_text(encoding="utf-8"))
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "markdown":
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            cell["source"] = jupyter_markdown(text)
-    nb.get("metadata", {}).pop("source_map", None)
-    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    context["ipynb_source"] = f"{pagename}.ipynb"
-
-
 # ---------------------------------------------------------------- inherited docstrings
 MXNET_DOCS = "https://mxnet.apache.org"
 _SITE_RELATIVE_LINK = re.compile(r"<(/api/[^>]+)>`_")
@@ -255,10 +164,7 @@ def absolute_mxnet_links(app, what, name, obj, options, lines):
 
 def setup(app):
     app.connect("autodoc-process-docstring", absolute_mxnet_links)
-    app.connect("doctree-read", restore_cached_outputs)
     app.connect("html-page-context", drop_remote_scripts, priority=900)
-    # Before sphinx-book-theme builds the download menu (priority 501).
-    app.connect("html-page-context", offer_notebook, priority=400)
     app.connect("build-finished", copy_mathjax)
     app.connect("build-finished", write_hangul_font)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -34,10 +34,11 @@ from .._framework import require as _require  # noqa: E402
 
 _require("mxnet")
 
-from .. import callbacks, download, launch, optim, plot  # noqa: E402
+from .. import callbacks, download, launch, plot  # noqa: E402
+from .. import meters, results, seeding  # noqa: E402
 from . import (  # noqa: E402
-    checkpoint, data, datasets, distributed, metrics, models, regularization, sequence, train,
-    utils,
+    checkpoint, data, datasets, derivatives, devices, distributed, metrics, models, optim,
+    regularization, sequence, session, summaries, train, utils,
 )
 from ..callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
@@ -52,33 +53,26 @@ from .datasets import (  # noqa: E402
     xor_data,
 )
 from .models import lenet, mlp  # noqa: E402
-from ..plot import (  # noqa: E402
-    plot_lines,
-    plot_function,
-    plot_history,
-    show_images,
-    use_korean_font,
-)
-from .session import setup  # noqa: E402
+from ..plot import plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
+from ..meters import Accumulator, Timer  # noqa: E402
+from ..results import record  # noqa: E402
+from .derivatives import derivative, plot_function  # noqa: E402
+from .devices import num_gpus, try_all_gpus, try_gpu  # noqa: E402
+from .session import seed_everything, setup  # noqa: E402
+from .summaries import count_parameters, summary  # noqa: E402
 from .train import History, Trainer  # noqa: E402
-from .utils import (  # noqa: E402
-    Accumulator,
-    Timer,
-    count_parameters,
-    derivative,
-    record,
-    seed_everything,
-    summary,
-    try_all_gpus,
-    try_gpu,
-)
+# training: the neutral loop, schedules and the callbacks the trainer adds itself
+from .. import schedules, training  # noqa: E402
+from ..callbacks import LearningRateScheduler, TerminateOnNaN  # noqa: E402
 
 from .. import __version__  # noqa: E402
 
 FRAMEWORK = "mxnet"
 
 __all__ = [
-    "FRAMEWORK", "Accumulator", "ArrayLoader", "Callback", "checkpoint", "distributed", "download", "launch",
+    "FRAMEWORK", "Accumulator", "ArrayLoader", "Callback", "checkpoint", "derivatives", "devices",
+    "distributed", "download", "launch", "meters", "num_gpus", "record", "results", "seeding",
+    "session", "summaries",
     "load_checkpoint", "metrics", "optim", "regularization", "save_checkpoint", "sequence", "EarlyStopping", "FASHION_MNIST_LABELS",
     "History", "LivePlot", "ProgressBar", "Timer", "Trainer", "callbacks",
     "count_parameters", "data", "derivative", "datasets", "lenet", "load_array", "load_fashion_mnist",
@@ -87,3 +81,4 @@ __all__ = [
     "summary", "synthetic_linear", "train", "train_val_split", "try_all_gpus", "try_gpu",
     "use_korean_font", "utils", "xor_data",
 ]
+__all__ += ["LearningRateScheduler", "TerminateOnNaN", "schedules", "training"]  # training

@@ -1,49 +1,44 @@
-"""In-memory mini-batch loading, splitting, scaling and label encoding.
+"""MXNet's in-memory mini-batches: :class:`ArrayLoader` and :func:`load_array`.
 
-Batches are cut from arrays that already sit on the target device: one
-shuffle (a single gather) per epoch, then contiguous slices. There is no
-per-example Python work and no worker process, so loading never limits
-training speed.
+The batching, shuffling and checks are written once in
+:class:`dlbook.data.BaseArrayLoader`; this module only puts the arrays on an
+MXNet device as ``mxnet.np`` arrays. Splits, scaling and one-hot labels are
+NumPy work and come from :mod:`dlbook.data`.
 """
-import math
-
 import mxnet as mx
-import numpy as onp
 
-from .._checks import (
-    check_choice,
-    check_fraction,
-    check_int,
-    check_same_length,
-    describe,
-    to_numpy,
-)
+from ..data import BaseArrayLoader, one_hot, scale, train_val_split
 
 __all__ = ["ArrayLoader", "load_array", "train_val_split", "scale", "one_hot"]
 
 
-class ArrayLoader:
-    """Iterate over ``(X, y)`` mini-batches of in-memory arrays.
+class ArrayLoader(BaseArrayLoader):
+    """Iterate over ``(X, y)`` mini-batches of ``mxnet.np`` arrays kept on ``device``.
 
     Parameters
     ----------
     X : array-like, shape (n, ...)
-        Features. Converted once to ``float32`` on ``device``.
+        Features (NumPy, MXNet or a list). Converted once to ``float32`` on ``device``.
     y : array-like, shape (n, ...), optional
-        Targets. Integer labels stay integers (``int32``), anything else
-        becomes ``float32``. When omitted, batches are ``X`` alone.
+        Targets. Integer labels become ``int32``, anything else ``float32``.
+        When omitted, batches are ``X`` alone.
     batch_size : int
         Examples per batch, from 1 to ``n``.
     shuffle : bool, default False
         Draw a new order every epoch.
     seed : int, optional
         Seed of the shuffling generator. When omitted, it is drawn from NumPy's
-        global generator, so :func:`dlbook.mxnet.utils.seed_everything` makes the
+        global generator, so :func:`dlbook.mxnet.session.seed_everything` makes the
         order reproducible.
     drop_last : bool, default False
         Drop the last, smaller batch.
     device : mxnet.Context, optional
         Where the arrays live (default: the CPU).
+
+    See Also
+    --------
+    dlbook.data.BaseArrayLoader : the framework-neutral batching.
+    dlbook.torch.data.ArrayLoader : the same loader for PyTorch.
 
     Examples
     --------
@@ -59,68 +54,44 @@ class ArrayLoader:
     array([0, 1], dtype=int32)
     """
 
-    def __init__(self, X, y=None, batch_size=32, shuffle=False, seed=None,
-                 drop_last=False, device=None):
-        X_np = to_numpy("X", X)
-        y_np = None
-        if y is not None:
-            y_np = to_numpy("y", y)
-            check_same_length(["X", "y"], [X_np, y_np])
-        n = len(X_np)
-        self.batch_size = check_int("batch_size", batch_size, minimum=1)
-        if self.batch_size > n:
-            raise ValueError(
-                f"Expected `batch_size` <= the number of examples ({n}), got {batch_size}. "
-                "Use a smaller batch size or more data."
-            )
-        if seed is None:
-            seed = int(onp.random.randint(0, 2**31 - 1))
-        self.seed = check_int("seed", seed, minimum=0)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
-        self.device = device or mx.cpu()
-        self._rng = onp.random.default_rng(self.seed)
+    int_dtype = "int32"
+
+    def _default_device(self):
+        return mx.cpu()
+
+    def _host(self, value):
+        return value.asnumpy() if hasattr(value, "asnumpy") else value
+
+    def _to_device(self, array, dtype):
         with mx.util.np_shape(True), mx.util.np_array(True):
-            self.X = mx.np.array(X_np, dtype="float32", ctx=self.device)
-            self.y = None
-            if y_np is not None:
-                dtype = "int32" if onp.issubdtype(y_np.dtype, onp.integer) else "float32"
-                self.y = mx.np.array(y_np, dtype=dtype, ctx=self.device)
+            return mx.np.array(array, dtype=dtype, ctx=self.device)
 
-    @property
-    def num_examples(self):
-        """Number of examples in the data set."""
-        return int(self.X.shape[0])
+    def _gather(self, array, order):
+        with mx.util.np_shape(True), mx.util.np_array(True):
+            idx = mx.np.array(order, dtype="int64", ctx=self.device)
+            return mx.np.take(array, idx, axis=0)
 
-    def __len__(self):
-        n, b = self.num_examples, self.batch_size
-        return n // b if self.drop_last else math.ceil(n / b)
-
-    def __iter__(self):
-        X, y = self.X, self.y
-        if self.shuffle:
-            order = self._rng.permutation(self.num_examples)
-            with mx.util.np_shape(True), mx.util.np_array(True):
-                idx = mx.np.array(order, dtype="int64", ctx=self.device)
-                X = mx.np.take(X, idx, axis=0)
-                y = None if y is None else mx.np.take(y, idx, axis=0)
-        for k in range(len(self)):
-            start = k * self.batch_size
-            stop = min(start + self.batch_size, self.num_examples)
-            if y is None:
-                yield X[start:stop]
-            else:
-                yield X[start:stop], y[start:stop]
-
-    def __repr__(self):
-        return (
-            f"ArrayLoader(num_examples={self.num_examples}, batch_size={self.batch_size}, "
-            f"shuffle={self.shuffle}, device={self.device})"
-        )
+    def _to_host(self, array):
+        return array.asnumpy()
 
 
 def load_array(arrays, batch_size, shuffle=True, seed=None, device=None):
     """Wrap a tuple ``(X, y)`` (or ``(X,)``) of arrays in an :class:`ArrayLoader`.
+
+    Introduced in the book's chapter on linear regression.
+
+    Parameters
+    ----------
+    arrays : tuple
+        ``(X, y)`` or ``(X,)``.
+    batch_size : int
+    shuffle : bool, default True
+    seed : int, optional
+    device : mxnet.Context, optional
+
+    Returns
+    -------
+    ArrayLoader
 
     Examples
     --------
@@ -130,148 +101,4 @@ def load_array(arrays, batch_size, shuffle=True, seed=None, device=None):
     >>> len(loader)
     2
     """
-    if not isinstance(arrays, (tuple, list)) or len(arrays) not in (1, 2):
-        raise TypeError(f"Expected `arrays` as a tuple (X, y) or (X,), got {describe(arrays)}.")
-    y = arrays[1] if len(arrays) == 2 else None
-    return ArrayLoader(arrays[0], y, batch_size=batch_size, shuffle=shuffle,
-                       seed=seed, device=device)
-
-
-def train_val_split(X, y, val_fraction=0.2, seed=0, stratify=False):
-    """Split arrays into a training and a validation part.
-
-    Parameters
-    ----------
-    X, y : array-like
-        Features and targets with the same number of examples.
-    val_fraction : float, default 0.2
-        Fraction of examples that go to validation, in (0, 1).
-    seed : int, default 0
-        Seed of the shuffle.
-    stratify : bool, default False
-        Keep the class proportions of ``y`` in both parts (classification).
-
-    Returns
-    -------
-    X_train, X_val, y_train, y_val : numpy.ndarray
-
-    Examples
-    --------
-    >>> import numpy as onp
-    >>> from dlbook.mxnet.data import train_val_split
-    >>> X, y = onp.arange(20).reshape(10, 2), onp.arange(10)
-    >>> X_tr, X_val, y_tr, y_val = train_val_split(X, y, val_fraction=0.3)
-    >>> X_tr.shape, X_val.shape
-    ((7, 2), (3, 2))
-    >>> sorted(onp.concatenate([y_tr, y_val]).tolist()) == list(range(10))
-    True
-    """
-    X = to_numpy("X", X)
-    y = to_numpy("y", y)
-    check_same_length(["X", "y"], [X, y])
-    val_fraction = check_fraction("val_fraction", val_fraction, include_low=False)
-    seed = check_int("seed", seed, minimum=0)
-    n = len(X)
-    n_val = int(round(n * val_fraction))
-    if n_val < 1 or n_val >= n:
-        raise ValueError(
-            f"`val_fraction`={val_fraction} of {n} examples leaves {n_val} for validation "
-            f"and {n - n_val} for training; both parts need at least one example."
-        )
-    rng = onp.random.default_rng(seed)
-    if stratify:
-        val_idx = []
-        for label in onp.unique(y):
-            members = rng.permutation(onp.flatnonzero(y == label))
-            val_idx.extend(members[: int(round(len(members) * val_fraction))])
-        val_mask = onp.zeros(n, dtype=bool)
-        val_mask[val_idx] = True
-        n_val = int(val_mask.sum())
-        if n_val < 1 or n_val >= n:
-            # Rounding per class can differ from rounding the total (e.g. 10 classes
-            # of 5 examples with val_fraction=0.1 give round(0.5) = 0 each).
-            raise ValueError(
-                f"A stratified split with `val_fraction`={val_fraction} leaves {n_val} of {n} "
-                f"examples for validation and {n - n_val} for training; both parts need at "
-                "least one example. Use a larger `val_fraction` or `stratify=False`."
-            )
-        train_idx = rng.permutation(onp.flatnonzero(~val_mask))
-        val_idx = rng.permutation(onp.flatnonzero(val_mask))
-    else:
-        order = rng.permutation(n)
-        val_idx, train_idx = order[:n_val], order[n_val:]
-    return X[train_idx], X[val_idx], y[train_idx], y[val_idx]
-
-
-def scale(X_train, *others, method="standard"):
-    """Fit a scaler on the training features only, then apply it to every array.
-
-    Fitting on training data alone keeps information from the validation and
-    test sets out of training (no leakage).
-
-    Parameters
-    ----------
-    X_train : array-like, shape (n, d)
-        Training features; the statistics come from here.
-    *others : array-like, shape (m, d)
-        Further arrays (validation, test) transformed with the same statistics.
-    method : {'standard', 'minmax'}
-        ``'standard'``: zero mean and unit variance per feature;
-        ``'minmax'``: each feature mapped to [0, 1] on the training data.
-
-    Returns
-    -------
-    tuple
-        The transformed arrays (``float32``), in the order given, followed by
-        the fitted scikit-learn scaler.
-
-    Examples
-    --------
-    >>> import numpy as onp
-    >>> from dlbook.mxnet.data import scale
-    >>> X_tr, X_te, scaler = scale([[0.0], [10.0]], [[5.0], [20.0]], method="minmax")
-    >>> X_tr.ravel().tolist(), X_te.ravel().tolist()
-    ([0.0, 1.0], [0.5, 2.0])
-    """
-    from sklearn.preprocessing import MinMaxScaler, StandardScaler
-
-    check_choice("method", method, {"standard", "minmax"})
-    X_train = to_numpy("X_train", X_train, ndim=2)
-    arrays = [to_numpy(f"others[{i}]", a, ndim=2) for i, a in enumerate(others)]
-    for i, a in enumerate(arrays):
-        if a.shape[1] != X_train.shape[1]:
-            raise ValueError(
-                f"Expected `others[{i}]` with {X_train.shape[1]} features like `X_train`, "
-                f"got shape {a.shape}."
-            )
-    scaler = StandardScaler() if method == "standard" else MinMaxScaler()
-    scaler.fit(X_train)
-    out = [scaler.transform(a).astype("float32") for a in [X_train, *arrays]]
-    return (*out, scaler)
-
-
-def one_hot(labels, num_classes):
-    """Encode integer class labels as one-hot rows.
-
-    Examples
-    --------
-    >>> from dlbook.mxnet.data import one_hot
-    >>> one_hot([0, 2], num_classes=3)
-    array([[1., 0., 0.],
-           [0., 0., 1.]], dtype=float32)
-    """
-    labels = to_numpy("labels", labels, ndim=1)
-    num_classes = check_int("num_classes", num_classes, minimum=1)
-    if not onp.issubdtype(labels.dtype, onp.integer):
-        if not onp.all(labels == onp.round(labels)):
-            raise ValueError("Expected integer class labels in `labels`, got fractional values.")
-        labels = labels.astype("int64")
-    low, high = int(labels.min()), int(labels.max())
-    if low < 0 or high >= num_classes:
-        raise ValueError(
-            f"Expected `labels` in [0, {num_classes - 1}] for num_classes={num_classes}, "
-            f"got values from {low} to {high}."
-        )
-    out = onp.zeros((len(labels), num_classes), dtype="float32")
-    out[onp.arange(len(labels)), labels] = 1.0
-    return out
+    return ArrayLoader.from_arrays(arrays, batch_size, shuffle=shuffle, seed=seed, device=device)

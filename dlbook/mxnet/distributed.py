@@ -10,15 +10,29 @@ which tells every process its role through ``DMLC_*`` environment variables.
 :class:`dlbook.Trainer` uses these helpers: ``Trainer(..., kvstore='dist_sync')``
 creates the distributed kvstore, and ``fit`` gives each worker its own shard of
 the training data.
+
+The framework-free parts (:func:`~dlbook.distributed.shard_indices`, the
+environment variables, the checks of a kvstore name) live in
+:mod:`dlbook.distributed`; :mod:`dlbook.torch.distributed` offers the same
+names over ``torch.distributed``.
 """
 import os
 import socket
 import time
 
 import mxnet as mx
-import numpy as onp
 
-from .._checks import check_int, describe
+from .._checks import describe
+from ..distributed import (
+    DMLC_VARIABLES,
+    _check_kvstore_name,
+    _kv_type,
+    _kvstore_type_error,
+    _missing_message,
+    _shard_arguments,
+    missing_variables,
+    shard_indices,
+)
 
 __all__ = [
     "KVSTORE_TYPES",
@@ -33,10 +47,6 @@ __all__ = [
 
 #: The kvstore types dlbook accepts (MXNet's names).
 KVSTORE_TYPES = ("local", "device", "dist_sync", "dist_async", "dist_sync_device")
-
-#: The environment variables a distributed worker needs (set by :mod:`dlbook.launch`).
-DMLC_VARIABLES = ("DMLC_ROLE", "DMLC_PS_ROOT_URI", "DMLC_PS_ROOT_PORT",
-                  "DMLC_NUM_SERVER", "DMLC_NUM_WORKER")
 
 # ps-lite allows one distributed kvstore per process; keep the one created.
 _DIST_KVSTORE = None
@@ -75,21 +85,8 @@ def check_kvstore(kvstore):
     if kvstore is None or isinstance(kvstore, mx.kvstore.KVStoreBase):
         return kvstore
     if isinstance(kvstore, str):
-        if kvstore not in KVSTORE_TYPES:
-            listed = ", ".join(repr(k) for k in KVSTORE_TYPES)
-            raise ValueError(
-                f"Unknown `kvstore` {kvstore!r}. Expected one of: {listed}, "
-                "a KVStore object or None."
-            )
-        return kvstore
-    raise TypeError(
-        f"Expected `kvstore` as a name such as 'device' or 'dist_sync', a KVStore object "
-        f"or None, got {describe(kvstore)}."
-    )
-
-
-def _kv_type(kvstore):
-    return kvstore if isinstance(kvstore, str) else getattr(kvstore, "type", "") or ""
+        return _check_kvstore_name(kvstore, KVSTORE_TYPES)
+    raise _kvstore_type_error(kvstore)
 
 
 def is_distributed(kvstore):
@@ -115,11 +112,6 @@ def is_distributed(kvstore):
 def _is_sync(kvstore):
     """Synchronous distributed training: the servers add up every worker's gradient."""
     return is_distributed(kvstore) and "async" not in _kv_type(kvstore)
-
-
-def _missing_dmlc_variables(environ=None):
-    environ = os.environ if environ is None else environ
-    return [name for name in DMLC_VARIABLES if not environ.get(name)]
 
 
 def _wait_for_scheduler(host, port, timeout):
@@ -201,14 +193,10 @@ def create_kvstore(kvstore="device", connect_timeout=60.0):
             "build has none (feature DIST_KVSTORE is off). Install an MXNet build with "
             "it, e.g. the `mxnet` wheel from PyPI."
         )
-    missing = _missing_dmlc_variables()
+    missing = missing_variables(DMLC_VARIABLES)
     if missing:
-        raise RuntimeError(
-            f"`kvstore`={kvstore!r} needs a scheduler and parameter servers, but "
-            f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. Start the "
-            "script with the launcher, e.g. `dlbook launch -n 2 -s 1 python train.py`, "
-            "or use kvstore='device' for one process."
-        )
+        raise RuntimeError(_missing_message(kvstore, missing, "a scheduler and parameter servers",
+                                            "dlbook launch -n 2 -s 1 python train.py"))
     role = os.environ["DMLC_ROLE"]
     if role != "worker":
         raise RuntimeError(
@@ -252,59 +240,6 @@ def worker_info(kvstore=None):
     return 0, 1
 
 
-def _check_rank(rank, num_workers):
-    num_workers = check_int("num_workers", num_workers, minimum=1)
-    rank = check_int("rank", rank, minimum=0)
-    if rank >= num_workers:
-        raise ValueError(
-            f"Expected `rank` in [0, {num_workers - 1}] for num_workers={num_workers}, got {rank}."
-        )
-    return rank, num_workers
-
-
-def shard_indices(num_examples, rank, num_workers):
-    """The example indices that worker ``rank`` of ``num_workers`` trains on.
-
-    Worker ``k`` takes every ``num_workers``-th example starting at ``k``, so
-    the shards are disjoint and do not depend on how the data are ordered.
-    Every shard gets the same number of examples, ``num_examples // num_workers``;
-    the at most ``num_workers - 1`` examples left over are dropped. (In
-    synchronous training a worker with one batch more would wait forever for the
-    others.)
-
-    Parameters
-    ----------
-    num_examples : int
-    rank : int
-        From 0 to ``num_workers - 1``.
-    num_workers : int
-
-    Returns
-    -------
-    numpy.ndarray of int64
-
-    Raises
-    ------
-    ValueError
-        If ``rank`` is out of range or there are fewer examples than workers.
-
-    Examples
-    --------
-    >>> from dlbook.mxnet.distributed import shard_indices
-    >>> shard_indices(7, 0, 2), shard_indices(7, 1, 2)
-    (array([0, 2, 4]), array([1, 3, 5]))
-    """
-    num_examples = check_int("num_examples", num_examples, minimum=0)
-    rank, num_workers = _check_rank(rank, num_workers)
-    per_worker = num_examples // num_workers
-    if per_worker == 0:
-        raise ValueError(
-            f"Expected at least `num_workers`={num_workers} examples to share, got "
-            f"{num_examples}. Use more data or fewer workers."
-        )
-    return onp.arange(rank, per_worker * num_workers, num_workers, dtype="int64")
-
-
 def shard_loader(loader, rank, num_workers, drop_last=True):
     """A new :class:`~dlbook.mxnet.data.ArrayLoader` over worker ``rank``'s shard of ``loader``.
 
@@ -343,25 +278,7 @@ def shard_loader(loader, rank, num_workers, drop_last=True):
     """
     from .data import ArrayLoader
 
-    if not isinstance(loader, ArrayLoader):
-        raise TypeError(
-            f"Expected `loader` to be a dlbook ArrayLoader, got {describe(loader)}. Shard "
-            "other loaders yourself so that every worker gets different examples and the "
-            "same number of equal-sized batches."
-        )
-    rank, num_workers = _check_rank(rank, num_workers)
-    idx = shard_indices(loader.num_examples, rank, num_workers)
-    if len(idx) < loader.batch_size:
-        raise ValueError(
-            f"Each of {num_workers} workers gets {len(idx)} of {loader.num_examples} "
-            f"examples, fewer than `batch_size`={loader.batch_size}. Use a batch size of "
-            f"at most {len(idx)} per worker."
-        )
-    X = loader.X.asnumpy()[idx]
-    y = None if loader.y is None else loader.y.asnumpy()[idx]
-    return ArrayLoader(X, y, batch_size=loader.batch_size, shuffle=loader.shuffle,
-                       seed=(loader.seed + rank) % (2**31 - 1), drop_last=drop_last,
-                       device=loader.device)
+    return ArrayLoader(**_shard_arguments(loader, ArrayLoader, rank, num_workers, drop_last))
 
 
 def _device_list(device):

@@ -6,17 +6,19 @@ is the only synchronization, so training loops call it once per epoch.
 import mxnet as mx
 from mxnet import gluon
 
-from .._checks import check_choice, describe
+from ..metrics import LOSS_NAMES, check_loss_name, check_metric_name, loss_type_error
+from ..metrics import Metric as _Metric
 
 __all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError"]
 
 
 @mx.util.use_np
-class Metric:
+class Metric(_Metric):
     """Base class: accumulate a sum and a count on the device (always in NumPy mode).
 
-    Subclasses define :meth:`batch_values`, one value per example.
+    Subclasses define :meth:`batch_values`, one value per example, with MXNet
+    operations; the accumulation is :class:`dlbook.metrics.Metric`'s.
 
     Examples
     --------
@@ -27,39 +29,10 @@ class Metric:
     ...     def batch_values(self, y_hat, y):
     ...         return mx.np.abs(y_hat.reshape(-1) - y.reshape(-1))
     >>> m = AbsError()
-    >>> m.update(mx.np.array([1.0, 2.0]), mx.np.array([1.0, 5.0]))
+    >>> _ = m.update(mx.np.array([1.0, 2.0]), mx.np.array([1.0, 5.0]))
     >>> m.result()  # mean absolute difference over the two examples
     1.5
     """
-
-    name = "metric"
-
-    def __init__(self):
-        self.reset()
-
-    def reset(self):
-        """Forget everything accumulated."""
-        self._sum = None
-        self._count = 0
-
-    def batch_values(self, y_hat, y):  # pragma: no cover - abstract
-        """Per-example values for one batch (an MXNet array)."""
-        raise NotImplementedError
-
-    def update(self, y_hat, y):
-        """Add one batch without synchronizing with the device."""
-        values = self.batch_values(y_hat, y).sum()
-        self._sum = values if self._sum is None else self._sum + values
-        self._count += int(y.shape[0])
-
-    def result(self):
-        """The mean over everything seen (synchronizes once)."""
-        if self._count == 0:
-            return float("nan")
-        return float(self._sum.item()) / self._count
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class Accuracy(Metric):
@@ -73,7 +46,7 @@ class Accuracy(Metric):
     >>> import mxnet as mx
     >>> from dlbook.mxnet.metrics import Accuracy
     >>> acc = Accuracy()
-    >>> acc.update(mx.np.array([[0.1, 0.9], [0.8, 0.2]]), mx.np.array([1, 1]))
+    >>> _ = acc.update(mx.np.array([[0.1, 0.9], [0.8, 0.2]]), mx.np.array([1, 1]))
     >>> acc.result()
     0.5
     """
@@ -96,7 +69,7 @@ class MeanSquaredError(Metric):
     >>> import mxnet as mx
     >>> from dlbook.mxnet.metrics import MeanSquaredError
     >>> m = MeanSquaredError()
-    >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
+    >>> _ = m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
     >>> m.result()  # (1 + 4) / 2
     2.5
     """
@@ -116,7 +89,7 @@ class MeanAbsoluteError(Metric):
     >>> import mxnet as mx
     >>> from dlbook.mxnet.metrics import MeanAbsoluteError
     >>> m = MeanAbsoluteError()
-    >>> m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
+    >>> _ = m.update(mx.np.array([[1.0], [3.0]]), mx.np.array([[0.0], [1.0]]))
     >>> m.result()  # (1 + 2) / 2
     1.5
     """
@@ -128,6 +101,7 @@ class MeanAbsoluteError(Metric):
         return mx.np.abs(diff).reshape(y_hat.shape[0], -1).mean(axis=1)
 
 
+#: Metric classes by name (the names of :data:`dlbook.metrics.METRIC_NAMES`).
 METRICS = {"accuracy": Accuracy, "mse": MeanSquaredError, "mae": MeanAbsoluteError}
 
 
@@ -140,9 +114,9 @@ def get_metric(metric):
     >>> get_metric("accuracy")
     Accuracy()
     """
-    if isinstance(metric, Metric):
+    if isinstance(metric, _Metric):
         return metric
-    return METRICS[check_choice("metrics", metric, set(METRICS))]()
+    return METRICS[check_metric_name(metric)]()
 
 
 def _always_np(cls, **methods):
@@ -175,7 +149,7 @@ def _loss_table():
 
 
 #: Loss names accepted by :func:`get_loss` and the trainer.
-LOSSES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
+LOSSES = LOSS_NAMES
 
 
 def get_loss(loss):
@@ -195,7 +169,7 @@ def get_loss(loss):
     4.0
     """
     if isinstance(loss, str):
-        return _loss_table()[check_choice("loss", loss, set(LOSSES))]()
+        return _loss_table()[check_loss_name(loss)]()
     if callable(loss):
         return loss
-    raise TypeError(f"Expected `loss` as a name or a callable, got {describe(loss)}.")
+    raise loss_type_error(loss)

@@ -1,20 +1,18 @@
 """Model builders: a multilayer perceptron and LeNet, as hybridizable Gluon blocks.
 
 The blocks are built and always run in MXNet's NumPy mode (``mxnet.np``
-arrays), whether or not ``npx.set_np()`` was called.
+arrays), whether or not ``npx.set_np()`` was called. The same builders, with
+the same arguments and checks, exist in :mod:`dlbook.torch.models`.
 """
 import functools
-import numbers
 
 import mxnet as mx
 from mxnet import gluon
 
-from .._checks import check_choice, check_fraction, check_int, describe
+from .. import _models
+from .._models import ACTIVATIONS
 
 __all__ = ["ACTIVATIONS", "Sequential", "activation_layer", "mlp", "lenet"]
-
-#: Activation names accepted by :func:`mlp`, :func:`lenet` and :func:`activation_layer`.
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "softrelu")
 
 
 @mx.util.use_np
@@ -59,7 +57,7 @@ def activation_layer(name):
     >>> activation_layer("tanh")
     Activation(tanh)
     """
-    check_choice("activation", name, set(ACTIVATIONS))
+    _models.check_activation(name)
     if name == "leaky_relu":
         return _always_np(gluon.nn.LeakyReLU)(0.01)
     if name == "elu":
@@ -67,14 +65,6 @@ def activation_layer(name):
     if name == "gelu":
         return _always_np(gluon.nn.GELU)()
     return _always_np(gluon.nn.Activation)(name)
-
-
-def _sizes(name, value):
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value,)
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"Expected `{name}` as an int or a sequence of ints, got {describe(value)}.")
-    return tuple(check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(value))
 
 
 @mx.util.use_np
@@ -112,10 +102,8 @@ def mlp(hidden=(256,), num_outputs=10, activation="relu", dropout=0.0, batch_nor
     >>> len(net)  # two hidden Dense layers with their activations, one output
     5
     """
-    hidden = _sizes("hidden", hidden) if hidden != () else ()
-    num_outputs = check_int("num_outputs", num_outputs, minimum=1)
-    check_choice("activation", activation, set(ACTIVATIONS))
-    dropout = check_fraction("dropout", dropout)
+    hidden, num_outputs, dropout = _models.check_mlp_args(hidden, num_outputs, activation,
+                                                          dropout)
     net = Sequential()
     for width in hidden:
         net.add(gluon.nn.Dense(width))
@@ -155,9 +143,7 @@ def lenet(num_classes=10, activation="sigmoid", pooling="avg", batch_norm=False)
     >>> net(mx.np.zeros((2, 1, 28, 28))).shape
     (2, 10)
     """
-    num_classes = check_int("num_classes", num_classes, minimum=2)
-    check_choice("activation", activation, set(ACTIVATIONS))
-    check_choice("pooling", pooling, {"avg", "max"})
+    num_classes = _models.check_lenet_args(num_classes, activation, pooling)
     pool = gluon.nn.AvgPool2D if pooling == "avg" else gluon.nn.MaxPool2D
 
     def block(layer):

@@ -1,10 +1,39 @@
-"""Set up a book (or notebook) session in one call."""
+"""Start a book (or notebook) session with MXNet in one call: seeding and ``setup``."""
 import mxnet as mx
 
-from ..plot import use_korean_font
-from .utils import seed_everything
+from ..seeding import check_seed, seed_python_and_numpy
+from ..session import check_figure_format, setup_figures
 
-__all__ = ["setup"]
+__all__ = ["seed_everything", "setup"]
+
+
+def seed_everything(seed=0):
+    """Seed every random source dlbook and the book use.
+
+    Seeds Python's ``random``, NumPy's global generator and MXNet's generators
+    (on every device), and sets ``PYTHONHASHSEED`` for child processes.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        A non-negative integer.
+
+    See Also
+    --------
+    dlbook.seeding.seed_python_and_numpy : the framework-neutral part.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.mxnet.session import seed_everything
+    >>> seed_everything(42)
+    >>> a = mx.np.random.uniform(size=3)
+    >>> seed_everything(42)
+    >>> b = mx.np.random.uniform(size=3)
+    >>> bool((a == b).all())
+    True
+    """
+    mx.random.seed(seed_python_and_numpy(seed))
 
 
 def setup(seed=0, figure_format="svg"):
@@ -27,15 +56,8 @@ def setup(seed=0, figure_format="svg"):
     >>> mx.util.is_np_array()
     True
     """
-    from .._checks import check_choice
-
-    check_choice("figure_format", figure_format, {"svg", "png", "retina"})
+    check_figure_format(figure_format)
+    check_seed(seed)
     mx.npx.set_np()
     seed_everything(seed)
-    use_korean_font()
-    from ..callbacks import in_notebook
-
-    if in_notebook():
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-        set_matplotlib_formats(figure_format)
+    setup_figures(figure_format)

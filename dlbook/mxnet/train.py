@@ -1,83 +1,81 @@
 """One way to train: a :class:`Trainer` with ``fit``, ``evaluate`` and ``predict``.
 
 It wraps a Gluon network, a loss, a ``gluon.Trainer`` (the optimizer) and
-metrics, in the spirit of Keras' ``Model.fit``. The network is hybridized,
-metrics are summed on the device, and the host waits for the device once per
-epoch, not once per batch.
+metrics, in the spirit of Keras' ``Model.fit``. The loop itself (epochs,
+callbacks, history, progress, validation, the NaN check, schedules) is
+:class:`dlbook.training.BaseTrainer`'s, shared with the PyTorch layer; this
+module supplies the MXNet step, tensors and devices. The network is
+hybridized, metrics are summed on the device, and the host waits for the
+device once per epoch, not once per batch.
 """
-import copy
-import math
-import time
-
 import mxnet as mx
 from mxnet import autograd, gluon, init
 
-from .._checks import check_int, describe
-from ..callbacks import Callback, LivePlot, ProgressBar, in_notebook
+from .._checks import describe
+from ..callbacks import History
+from ..training import (
+    BaseTrainer,
+    check_initializer_name,
+    check_learning_rate,
+    check_optimizer_name,
+    check_optimizer_params,
+    optimizer_type_error,
+)
+from .checkpoint import optimizer_state, restore_optimizer_state
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
 from .distributed import shard_loader, worker_info
 from .metrics import get_loss, get_metric
 from .utils import _check_block, try_gpu
 
-__all__ = ["History", "Trainer"]
+__all__ = ["History", "Trainer", "get_initializer"]
+
+_INITIALIZERS = {
+    "xavier": lambda: init.Xavier(),
+    "he": lambda: init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
+    "normal": lambda: init.Normal(0.01),
+    "uniform": lambda: init.Uniform(0.07),
+    "zeros": lambda: init.Zero(),
+    "ones": lambda: init.One(),
+}
 
 
-class History:
-    """Per-epoch values recorded by :meth:`Trainer.fit`.
+def get_initializer(initializer):
+    """An ``mxnet.init.Initializer`` for a name of :data:`dlbook.training.INITIALIZERS`.
 
-    Attributes
-    ----------
-    history : dict of str to list of float
-        For each metric (``loss``, ``accuracy``, ``val_loss``, ..., ``time``) its
-        value after every epoch.
-    epoch : list of int
-        The epochs recorded, counted from 1.
+    ``'xavier'`` (the default for None) is ``init.Xavier()`` (uniform,
+    ``sqrt(6 / (fan_in + fan_out))``), ``'he'`` a normal with standard
+    deviation ``sqrt(2 / fan_in)``, ``'normal'`` N(0, 0.01), ``'uniform'``
+    U(-0.07, 0.07), ``'zeros'`` and ``'ones'`` constants. Biases start at 0 in
+    any case (Gluon layers set that themselves). An Initializer is passed through.
 
     Examples
     --------
-    >>> from dlbook.mxnet.train import History
-    >>> h = History()
-    >>> h.append(1, {"loss": 0.9})
-    >>> h.append(2, {"loss": 0.5})
-    >>> h["loss"], h.last("loss")
-    ([0.9, 0.5], 0.5)
+    >>> from dlbook.mxnet.train import get_initializer
+    >>> type(get_initializer("he")).__name__, type(get_initializer(None)).__name__
+    ('Xavier', 'Xavier')
     """
-
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
-
-    def append(self, epoch, logs):
-        """Record the logs of one epoch."""
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __getitem__(self, key):
-        if key not in self.history:
-            raise KeyError(f"No metric `{key}` in the history. Available: {sorted(self.history)}.")
-        return self.history[key]
-
-    def last(self, key):
-        """The value of ``key`` after the last epoch."""
-        return self[key][-1]
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def __repr__(self):
-        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if k != "time")
-        return f"History(epochs={len(self)}, {last})"
+    if initializer is None:
+        return init.Xavier()
+    if isinstance(initializer, str):
+        return _INITIALIZERS[check_initializer_name(initializer)]()
+    if isinstance(initializer, mx.init.Initializer):
+        return initializer
+    raise TypeError(
+        "Expected `initializer` as a name such as 'xavier' or 'he', or an "
+        f"mxnet.init.Initializer, got {describe(initializer)}."
+    )
 
 
 def _is_initialized(param):
     return param._data is not None or bool(param._deferred_init)
 
 
-@mx.util.use_np
-class Trainer:
+class Trainer(BaseTrainer):
     """Train, evaluate and use a Gluon network.
+
+    Introduced in the book's chapter on training; the loop is shared with
+    :class:`dlbook.torch.train.Trainer` (same arguments, same behaviour).
 
     Parameters
     ----------
@@ -97,8 +95,9 @@ class Trainer:
         Default: the first GPU if there is one, else the CPU. With several
         devices every batch is split across them (data parallelism) and their
         gradients are summed by the kvstore; ``self.device`` is the first one.
-    initializer : mxnet.init.Initializer, optional
-        For uninitialized parameters (default ``init.Xavier()``).
+    initializer : str or mxnet.init.Initializer, optional
+        For uninitialized parameters: a name of :data:`dlbook.training.INITIALIZERS`
+        (``'xavier'``, the default, ``'he'``, ``'normal'``, ...) or an Initializer.
     hybridize : bool, default True
         Compile the network (and loss) into a static graph for speed.
     kvstore : str, mxnet.kvstore.KVStore or None, default 'device'
@@ -113,6 +112,10 @@ class Trainer:
         give each worker its own examples in equal-sized batches, and callbacks
         that stop training must decide alike on every worker (e.g. monitor a
         validation metric), or the other workers wait forever.
+    lr_schedule : str or dlbook.schedules.Schedule, optional
+        Scale the learning rate before every update: ``'cosine'``, ``'step'``,
+        ``'warmup'``, ``'constant'`` or a schedule object such as
+        ``dlbook.schedules.Cosine(total=1000, warmup=100)`` (see :mod:`dlbook.schedules`).
 
     Examples
     --------
@@ -125,33 +128,33 @@ class Trainer:
     >>> history = trainer.fit(load_array((X, y), batch_size=20), epochs=20, verbose=False)
     >>> history.last("accuracy")
     1.0
+    >>> trainer.predict(X[:3]).shape  # a NumPy array
+    (3, 2)
     """
+
+    _ArrayLoader = ArrayLoader
+    _shape_errors = (mx.base.MXNetError, ValueError)  # ValueError: failed deferred init
+    _framework = "mxnet"
+    _built = True  # Gluon initializes deferred parameters in the first forward pass
 
     def __init__(self, net, loss, optimizer="sgd", learning_rate=0.1, optimizer_params=None,
                  metrics=None, device=None, initializer=None, hybridize=True,
-                 kvstore="device"):
+                 kvstore="device", lr_schedule=None):
         _check_block(net)
         devices = _device_list(device)
         kvstore = check_kvstore(kvstore)
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) \
-                or not learning_rate > 0 or math.isinf(learning_rate):
-            raise ValueError(f"Expected `learning_rate` > 0, got {learning_rate!r}.")
-        if optimizer_params is not None and not isinstance(optimizer_params, dict):
-            raise TypeError(f"Expected `optimizer_params` as a dict, got {describe(optimizer_params)}.")
+        learning_rate = check_learning_rate(learning_rate)
+        opt_params = check_optimizer_params(optimizer_params)
         if isinstance(optimizer, str):
-            known = mx.optimizer.Optimizer.opt_registry
-            if optimizer.lower() not in known:
-                raise ValueError(
-                    f"Unknown `optimizer` {optimizer!r}. Expected one of: "
-                    f"{', '.join(sorted(known))}."
-                )
-        elif not isinstance(optimizer, mx.optimizer.Optimizer):
-            raise TypeError(f"Expected `optimizer` as a name or an Optimizer, got {describe(optimizer)}.")
-        if isinstance(metrics, str):
-            metrics = [metrics]
-        # Templates: a fresh copy of each is used for every epoch and evaluation.
-        self._metrics = [get_metric(m) for m in (metrics or [])]
-        self.metric_names = [m.name for m in self._metrics]
+            check_optimizer_name(optimizer, mx.optimizer.Optimizer.opt_registry)
+            opt_params.setdefault("learning_rate", learning_rate)
+            base_lr = opt_params["learning_rate"]
+        elif isinstance(optimizer, mx.optimizer.Optimizer):
+            base_lr = optimizer.learning_rate
+        else:
+            raise optimizer_type_error(optimizer)
+        initializer = get_initializer(initializer)
+        self._init_loop(metrics, lr_schedule, base_lr, get_metric)
         self.net = net
         self.loss = get_loss(loss)
         self.devices = devices or [try_gpu()]
@@ -159,7 +162,7 @@ class Trainer:
         params = net.collect_params()
         fresh = [p for p in params.values() if not _is_initialized(p)]
         if fresh:
-            net.initialize(initializer or init.Xavier(), ctx=self.devices)
+            net.initialize(initializer, ctx=self.devices)
         elif any(set(map(str, p.list_ctx())) != set(map(str, self.devices))
                  for p in params.values() if p._data is not None):
             params.reset_ctx(self.devices)
@@ -168,9 +171,6 @@ class Trainer:
                 net.hybridize(static_alloc=True)
             if isinstance(self.loss, gluon.HybridBlock):
                 self.loss.hybridize(static_alloc=True)
-        opt_params = dict(optimizer_params or {})
-        if isinstance(optimizer, str):
-            opt_params.setdefault("learning_rate", float(learning_rate))
         if is_distributed(kvstore):
             kvstore = create_kvstore(kvstore)  # clear errors outside a launched worker
         self.kvstore = kvstore
@@ -179,197 +179,49 @@ class Trainer:
         self._step_scale = self.num_workers if _is_sync(kvstore) else 1
         self.optimizer = gluon.Trainer(params, optimizer, opt_params if isinstance(optimizer, str) else None,
                                        kvstore=kvstore)
-        self.history = History()
-        self.stop_training = False
 
-    # ------------------------------------------------------------------ data
-    def _as_loader(self, data, batch_size, shuffle, name):
-        if isinstance(data, (tuple, list)) and len(data) == 2 and hasattr(data[0], "shape"):
-            if batch_size is None:
-                raise ValueError(
-                    f"`{name}` was given as arrays (X, y); pass `batch_size` as well, "
-                    "or pass a loader such as dlbook.load_array((X, y), batch_size)."
-                )
-            return ArrayLoader(data[0], data[1], batch_size=batch_size, shuffle=shuffle,
-                               device=self.device)
-        if isinstance(data, (ArrayLoader, gluon.data.DataLoader)) or (
-                hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict))):
-            if hasattr(data, "__len__") and len(data) == 0:
-                raise ValueError(f"`{name}` is empty; it holds no (X, y) batches.")
-            return data
-        raise TypeError(
-            f"Expected `{name}` as a loader of (X, y) batches or a tuple (X, y) of arrays, "
-            f"got {describe(data)}."
-        )
+    # ------------------------------------------------------------------ the step
+    def train_step(self, batch):
+        """One update with ``batch = (X, y)``; returns ``(y_hat, loss)``, one loss per example.
 
-    def _batches(self, loader, name):
-        count = 0
-        for batch in loader:
-            if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-                raise ValueError(
-                    f"Expected `{name}` to yield (X, y) pairs, got a batch of {describe(batch)}."
-                )
-            X, y = batch
-            count += 1
-            yield X.as_in_ctx(self.device), y.as_in_ctx(self.device)
-        if count == 0:
-            raise ValueError(f"`{name}` yielded no batches; it is empty.")
+        Override it to change how a batch trains the network; the loop
+        (callbacks, history, metrics, validation) stays the same. Return the
+        outputs and the per-example losses without reading them (no
+        ``.item()``, ``.asnumpy()``): the loop adds them up on the device.
 
-    def _forward(self, X, first):
-        if not first:
-            return self.net(X)
-        try:
-            return self.net(X)
-        except (mx.base.MXNetError, ValueError) as err:  # ValueError: failed deferred init
-            summary = str(err).strip().splitlines()[0][:300]
-            raise ValueError(
-                f"The network could not process a batch of shape {tuple(X.shape)}: {summary}. "
-                "Check that the input shape matches the network's first layer."
-            ) from err
+        Examples
+        --------
+        Clip the gradient norm before every update:
 
-    def _check_labels(self, loader, y_hat):
-        """Check once per call that class labels fit the network's outputs."""
-        if not isinstance(loader, ArrayLoader) or loader.y is None:
-            return
-        if type(self.loss).__name__ != "SoftmaxCrossEntropyLoss" or y_hat.ndim != 2:
-            return
-        low, high = float(loader.y.min().item()), float(loader.y.max().item())
-        k = int(y_hat.shape[1])
-        if low < 0 or high > k - 1:
-            raise ValueError(
-                f"Expected class labels in [0, {k - 1}] for a network with {k} outputs, "
-                f"got labels from {low:g} to {high:g}."
-            )
-
-    # --------------------------------------------------------------- training
-    def fit(self, data, epochs=1, validation_data=None, callbacks=None, verbose="auto",
-            batch_size=None):
-        """Train for ``epochs`` passes over ``data``.
-
-        Parameters
-        ----------
-        data : loader or tuple (X, y)
-            An iterable of ``(X, y)`` batches (e.g. :class:`~dlbook.mxnet.data.ArrayLoader`),
-            or arrays together with ``batch_size`` (shuffled every epoch).
-        epochs : int, default 1
-        validation_data : loader or tuple (X, y), optional
-            Evaluated after every epoch; its metrics get the prefix ``val_``.
-        callbacks : sequence of Callback, optional
-        verbose : {'auto', True, False, 'plot'}, default 'auto'
-            ``'auto'`` draws live learning curves in a notebook and prints a
-            line per epoch elsewhere; ``True`` prints; ``'plot'`` plots;
-            ``False`` shows nothing. A :class:`~dlbook.callbacks.ProgressBar` or
-            :class:`~dlbook.callbacks.LivePlot` in ``callbacks`` replaces the default one.
-        batch_size : int, optional
-            Only with arrays.
-
-        Returns
-        -------
-        History
-            The trainer's history (it grows over repeated calls of ``fit``).
-
-        Raises
-        ------
-        FloatingPointError
-            If the training loss becomes NaN or infinite.
+        >>> from mxnet import autograd
+        >>> from dlbook.mxnet import Trainer, mlp, load_array, xor_data
+        >>> from dlbook.mxnet.sequence import grad_clipping
+        >>> class ClippedTrainer(Trainer):
+        ...     def train_step(self, batch):
+        ...         X, y = batch
+        ...         with autograd.record():
+        ...             y_hat = self.net(X)
+        ...             loss = self.loss(y_hat, y)
+        ...         loss.backward()
+        ...         grad_clipping(self.net, 1.0)  # reads the norm: one wait per batch
+        ...         self.optimizer.step(X.shape[0])
+        ...         return y_hat, loss
+        >>> trainer = ClippedTrainer(mlp(hidden=4, num_outputs=2), "cross_entropy")
+        >>> len(trainer.fit(load_array(xor_data(), batch_size=2), epochs=2, verbose=False))
+        2
         """
-        epochs = check_int("epochs", epochs, minimum=1)
-        loader = self._as_loader(data, batch_size, True, "data")
-        if is_distributed(self.kvstore) and isinstance(loader, ArrayLoader):
-            loader = shard_loader(loader, self.rank, self.num_workers)
-        val_loader = None
-        if validation_data is not None:
-            val_loader = self._as_loader(validation_data, batch_size, False, "validation_data")
-        callbacks = list(callbacks or [])
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"Expected Callback objects in `callbacks`, got {describe(cb)}.")
-        # A display callback the caller passed replaces the default one of its kind.
-        callbacks += [cb for cb in self._default_callbacks(verbose)
-                      if not any(isinstance(c, type(cb)) for c in callbacks)]
-        for cb in callbacks:
-            cb.trainer = self
-        num_batches = len(loader) if hasattr(loader, "__len__") else None
-        self.stop_training = False
-        for cb in callbacks:
-            cb.on_train_begin(epochs, num_batches)
-        first_epoch = len(self.history) + 1
-        for epoch in range(first_epoch, first_epoch + epochs):
-            for cb in callbacks:
-                cb.on_epoch_begin(epoch)
-            start = time.perf_counter()
-            logs = self._train_epoch(loader, callbacks, check=epoch == first_epoch)
-            if not math.isfinite(logs["loss"]):
-                where = f"epoch {epoch}"
-                if logs.get("first_bad_batch"):
-                    where += f", batch {logs['first_bad_batch']} of {len(loader) if hasattr(loader, '__len__') else '?'}"
-                raise FloatingPointError(
-                    f"The training loss became {logs['loss']} in {where}. Training stopped "
-                    "(the parameters are no longer usable); try a smaller `learning_rate`, "
-                    "scaled inputs or gradient clipping."
-                )
-            if val_loader is not None:
-                val_logs = self._evaluate(val_loader, "validation_data")
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            logs["time"] = time.perf_counter() - start
-            self.history.append(epoch, logs)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        for cb in callbacks:
-            cb.on_train_end(self.history)
-        return self.history
+        X, y = batch
+        if len(self.devices) == 1:
+            with autograd.record():
+                y_hat = self._forward(X)
+                loss = self.loss(y_hat, y)
+            loss.backward()
+        else:
+            y_hat, loss = self._split_forward_backward(X, y)
+        self.optimizer.step(X.shape[0] * self._step_scale)
+        return y_hat, loss
 
-    def _default_callbacks(self, verbose):
-        if verbose is False or verbose == 0:
-            return []
-        if verbose == "plot":
-            return [LivePlot()]
-        if verbose is True or verbose == 1:
-            return [ProgressBar()]
-        if verbose == "auto":
-            return [LivePlot()] if in_notebook() else [ProgressBar()]
-        raise ValueError(f"Expected `verbose` in ('auto', True, False, 'plot'), got {verbose!r}.")
-
-    def _fresh_metrics(self):
-        fresh = [copy.copy(m) for m in self._metrics]
-        for m in fresh:
-            m.reset()
-        return fresh
-
-    def _train_epoch(self, loader, callbacks, check):
-        metrics = self._fresh_metrics()
-        loss_sum, count, batch_totals = None, 0, []
-        for i, (X, y) in enumerate(self._batches(loader, "data"), start=1):
-            if len(self.devices) == 1:
-                with autograd.record():
-                    y_hat = self._forward(X, first=check and i == 1)
-                    loss = self.loss(y_hat, y)
-                if check and i == 1:  # before the first update changes any parameter
-                    self._check_labels(loader, y_hat)
-                loss.backward()
-                total = loss.sum()
-            else:
-                y_hat, total = self._split_forward_backward(X, y, loader, first=check and i == 1)
-            self.optimizer.step(X.shape[0] * self._step_scale)
-            loss_sum = total if loss_sum is None else loss_sum + total
-            batch_totals.append(total)  # kept on the device: no synchronization here
-            count += X.shape[0]
-            for m in metrics:
-                m.update(y_hat, y)
-            for cb in callbacks:
-                cb.on_batch_end(i)
-        logs = {"loss": float(loss_sum.item()) / count}  # the one synchronization
-        if not math.isfinite(logs["loss"]):
-            totals = mx.np.stack([t.as_in_ctx(self.device) for t in batch_totals]).asnumpy()
-            bad = [k for k, t in enumerate(totals, start=1) if not math.isfinite(float(t))]
-            logs["first_bad_batch"] = bad[0] if bad else None
-            return logs
-        logs.update({m.name: m.result() for m in metrics})
-        return logs
-
-    def _split_forward_backward(self, X, y, loader, first):
+    def _split_forward_backward(self, X, y):
         """Data parallelism in one process: a slice of the batch on each device."""
         if X.shape[0] < len(self.devices):
             raise ValueError(
@@ -380,58 +232,91 @@ class Trainer:
         Xs = gluon.utils.split_and_load(X, self.devices, even_split=False)
         ys = gluon.utils.split_and_load(y, self.devices, even_split=False)
         with autograd.record():
-            y_hats = [self._forward(Xk, first=first and k == 0) for k, Xk in enumerate(Xs)]
+            y_hats = [self._forward(Xk) for Xk in Xs]
             losses = [self.loss(y_hat, yk) for y_hat, yk in zip(y_hats, ys)]
-        if first:
-            self._check_labels(loader, y_hats[0])
         for loss in losses:
             loss.backward()
         y_hat = mx.np.concatenate([yh.as_in_ctx(self.device) for yh in y_hats], axis=0)
-        total = losses[0].sum()
-        for loss in losses[1:]:
-            total = total + loss.sum().as_in_ctx(self.device)
-        return y_hat, total
+        loss = mx.np.concatenate([lk.as_in_ctx(self.device) for lk in losses], axis=0)
+        return y_hat, loss
 
-    # ------------------------------------------------------------- inference
-    def _evaluate(self, loader, name="data"):
-        metrics = self._fresh_metrics()
-        loss_sum, count = None, 0
-        for i, (X, y) in enumerate(self._batches(loader, name), start=1):
-            y_hat = self._forward(X, first=i == 1)
-            total = self.loss(y_hat, y).sum()
-            loss_sum = total if loss_sum is None else loss_sum + total
-            count += X.shape[0]
-            for m in metrics:
-                m.update(y_hat, y)
-        logs = {"loss": float(loss_sum.item()) / count}
-        logs.update({m.name: m.result() for m in metrics})
-        return logs
+    # ------------------------------------------------------- layer hooks
+    def _no_grad(self):
+        return autograd.pause(train_mode=False)
 
-    def evaluate(self, data, batch_size=None):
-        """Loss and metrics on ``data`` in inference mode (dropout off, batch-norm running statistics).
+    def _to_device(self, array):
+        if hasattr(array, "as_in_ctx"):
+            return array.as_in_ctx(self.device)
+        return mx.np.array(array, ctx=self.device)
 
-        Returns
-        -------
-        dict
-            ``{'loss': ..., 'accuracy': ..., ...}``
-        """
-        return self._evaluate(self._as_loader(data, batch_size, False, "data"))
+    def _detach(self, array):
+        return array  # nothing is recorded outside autograd.record()
 
-    def predict(self, X, batch_size=256):
-        """Network outputs for ``X`` (an array of examples), in inference mode.
+    def _outputs_to_numpy(self, outputs):
+        return mx.np.concatenate(outputs, axis=0).asnumpy()
 
-        Returns
-        -------
-        mxnet.numpy.ndarray
-            One row of outputs per example (class scores or logits, not probabilities).
-        """
-        loader = ArrayLoader(X, batch_size=min(check_int("batch_size", batch_size, minimum=1),
-                                               len(X) if hasattr(X, "__len__") else 1),
-                             device=self.device)
-        outputs = [self._forward(xb, first=i == 0) for i, xb in enumerate(loader)]
-        return mx.np.concatenate(outputs, axis=0)
+    def _set_training(self, flag):
+        return None  # Gluon's mode is set per call by autograd.record()
 
-    def __repr__(self):
-        return (f"Trainer(net={type(self.net).__name__}, loss={type(self.loss).__name__}, "
-                f"optimizer={type(self.optimizer._optimizer).__name__}, "
-                f"metrics={self.metric_names}, device={self.device}, epochs={len(self.history)})")
+    def _expects_class_labels(self):
+        return type(self.loss).__name__ == "SoftmaxCrossEntropyLoss"
+
+    def _shard(self, loader):
+        if is_distributed(self.kvstore) and isinstance(loader, ArrayLoader):
+            return shard_loader(loader, self.rank, self.num_workers)
+        return loader
+
+    @property
+    def learning_rate(self):
+        """The learning rate of the next update (``lr_schedule`` changes it)."""
+        return self.optimizer.learning_rate
+
+    def set_learning_rate(self, learning_rate):
+        """Use ``learning_rate`` from the next update on."""
+        self.optimizer.set_learning_rate(learning_rate)
+
+    def _optimizer_name(self):
+        return type(self.optimizer._optimizer).__name__
+
+    def _copy_weights(self):
+        return {k: p.data().copy() for k, p in self.net.collect_params().items()}
+
+    def _restore_weights(self, weights):
+        for k, p in self.net.collect_params().items():
+            p.set_data(weights[k])
+
+    # ------------------------------------------------- checkpoint hooks
+    def _checkpoint_params(self):
+        params = self.net._collect_params_with_prefix()  # structural names: "0.weight", ...
+        return {name: p.data().asnumpy() for name, p in params.items()}
+
+    def _param_shapes(self):
+        params = self.net._collect_params_with_prefix()
+        return {name: tuple(p.shape) if p.shape is not None and all(d > 0 for d in p.shape)
+                else None for name, p in params.items()}
+
+    def _checkpoint_optimizer(self, arrays):
+        return optimizer_state(self, arrays)
+
+    def _restore_params(self, values):
+        params = self.net._collect_params_with_prefix()
+        for name, array in values.items():
+            param = params[name]
+            value = mx.np.array(array, dtype=array.dtype, ctx=self.device)
+            if param._data is None:  # deferred initialization: give it its shape now
+                param.shape = value.shape
+                param._finish_deferred_init()
+            param.set_data(value)
+
+    def _restore_optimizer(self, manifest, arrays):
+        restore_optimizer_state(self, manifest, arrays)
+
+
+# MXNet's NumPy mode for every entry point (the loop's methods run inside them). Not
+# `@use_np` on the class: that wraps every small hook too, and each wrapped call costs
+# about 8 microseconds, several times per batch.
+for _name in ("__init__", "fit", "evaluate", "predict", "_train_epoch", "_copy_weights",
+              "_restore_weights", "_checkpoint_params", "_param_shapes", "_checkpoint_optimizer",
+              "_restore_params", "_restore_optimizer"):
+    setattr(Trainer, _name, mx.util.use_np(getattr(Trainer, _name)))
+del _name

@@ -10,7 +10,7 @@ from .._framework import require as _require
 _require("torch")
 
 from .. import __version__  # noqa: E402
-from .. import callbacks, download, launch, optim, plot  # noqa: E402
+from .. import callbacks, download, launch, plot  # noqa: E402  (optim: the layer's, below)
 from ..callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from ..plot import plot_function, plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
 
@@ -24,6 +24,44 @@ __all__ = [
 
 # Each block below adds one family of modules; keep its names in __all__ beside it.
 # --- data, datasets, devices, summaries, seeding, setup ---
+from .. import meters, results, seeding  # noqa: E402
+from ..meters import Accumulator, Timer  # noqa: E402
+from ..results import record  # noqa: E402
+from . import data, datasets, derivatives, devices, session, summaries, utils  # noqa: E402
+from .data import ArrayLoader, load_array, one_hot, scale, train_val_split  # noqa: E402
+from .datasets import (  # noqa: E402
+    FASHION_MNIST_LABELS, load_fashion_mnist, load_mnist1d, load_sklearn, load_time_series,
+    synthetic_linear, xor_data,
+)
+from .derivatives import derivative, plot_function  # noqa: E402  (autograd-based; replaces the core's)
+from .devices import num_gpus, try_all_gpus, try_gpu  # noqa: E402
+from .session import seed_everything, setup  # noqa: E402
+from .summaries import count_parameters, summary  # noqa: E402
+
+__all__ += [
+    "Accumulator", "ArrayLoader", "FASHION_MNIST_LABELS", "Timer", "count_parameters", "data",
+    "datasets", "derivative", "derivatives", "devices", "load_array", "load_fashion_mnist",
+    "load_mnist1d", "load_sklearn", "load_time_series", "meters", "num_gpus", "one_hot", "record",
+    "results", "scale", "seed_everything", "seeding", "session", "setup", "summaries", "summary",
+    "synthetic_linear", "train_val_split", "try_all_gpus", "try_gpu", "utils", "xor_data",
+]
 # --- training: Trainer, History, losses, metrics, schedules, checkpoints ---
+from .. import schedules, training  # noqa: E402
+from ..callbacks import History, LearningRateScheduler, TerminateOnNaN  # noqa: E402
+from . import checkpoint, metrics, train  # noqa: E402
+from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from .train import Trainer  # noqa: E402
+
+__all__ += [
+    "History", "LearningRateScheduler", "TerminateOnNaN", "Trainer", "checkpoint",
+    "load_checkpoint", "metrics", "save_checkpoint", "schedules", "train", "training",
+]
 # --- models, sequence models, regularization, optimization helpers ---
+from . import models, optim, regularization, sequence  # noqa: E402  (optim: core names + layer_stds)
+from .models import lenet, mlp  # noqa: E402
+
+__all__ += ["lenet", "mlp", "models", "regularization", "sequence"]  # "optim" is listed above
 # --- distributed training ---
+from . import distributed  # noqa: E402
+
+__all__ += ["distributed"]  # "launch" is listed above

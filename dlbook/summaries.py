@@ -1,0 +1,94 @@
+"""The framework-neutral half of model summaries: checks, messages and the table layout.
+
+Each layer's ``summary`` (:func:`dlbook.mxnet.summaries.summary`,
+:func:`dlbook.torch.summaries.summary`) runs its network once, collects one
+row per layer and prints it with :func:`format_summary`, so both frameworks
+print the same table. The table follows Keras's ``Model.summary()``: one row
+per layer, then the total, trainable and non-trainable parameter counts.
+"""
+__all__ = ["check_input_shape", "format_summary", "unknown_shape_error"]
+
+
+def check_input_shape(input_shape):
+    """Return ``input_shape`` as a tuple of positive ints, or raise a clear ``ValueError``.
+
+    Examples
+    --------
+    >>> from dlbook.summaries import check_input_shape
+    >>> check_input_shape([1, 3])
+    (1, 3)
+    >>> check_input_shape((0, 3))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `input_shape` as a tuple of positive ints ...; got (0, 3).
+    """
+    if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
+    ):
+        raise ValueError(
+            "Expected `input_shape` as a tuple of positive ints with the batch axis first, "
+            f"e.g. (1, 1, 28, 28); got {input_shape!r}."
+        )
+    return tuple(input_shape)
+
+
+def unknown_shape_error(name, shape):
+    """The ``RuntimeError`` for counting a parameter whose shape is not known yet.
+
+    Examples
+    --------
+    >>> from dlbook.summaries import unknown_shape_error
+    >>> print(unknown_shape_error("0.weight", "uninitialized"))  # doctest: +NORMALIZE_WHITESPACE
+    The shape of parameter `0.weight` is not known yet (uninitialized). Initialize the
+    network and run one forward pass (or call `summary(net, input_shape)`) before
+    counting parameters.
+    """
+    return RuntimeError(
+        f"The shape of parameter `{name}` is not known yet ({shape}). Initialize "
+        "the network and run one forward pass (or call `summary(net, input_shape)`) "
+        "before counting parameters."
+    )
+
+
+def format_summary(rows, total, trainable):
+    """The summary table: a row per layer, then the parameter totals.
+
+    Parameters
+    ----------
+    rows : list of (str, tuple or None, int)
+        Per layer: its name (``'0: Dense'``), its output shape (None when
+        unknown, shown as ``-``) and its number of parameters.
+    total, trainable : int
+        Parameter counts of the whole network.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from dlbook.summaries import format_summary
+    >>> print(format_summary([("0: Dense", (1, 4), 16), ("1: Dense", (1, 2), 10)], 26, 26))
+    Layer (type)  Output shape        Param #
+    =========================================
+    0: Dense      (1, 4)                   16
+    1: Dense      (1, 2)                   10
+    =========================================
+    Total params: 26
+    Trainable params: 26
+    Non-trainable params: 0
+    """
+    rows = [(name, "-" if shape is None else str(tuple(shape)), int(params))
+            for name, shape, params in rows]
+    width = max([len(r[0]) for r in rows] + [len("Layer (type)")]) + 2
+    lines = [f"{'Layer (type)':<{width}}{'Output shape':<16}{'Param #':>11}"]
+    rule = "=" * len(lines[0])
+    lines.append(rule)
+    lines += [f"{n:<{width}}{s:<16}{p:>11,}" for n, s, p in rows]
+    lines += [
+        rule,
+        f"Total params: {total:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {total - trainable:,}",
+    ]
+    return "\n".join(lines)
