@@ -41,6 +41,23 @@ TORCH_VARIABLES = ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE")
 
 #: What a launched worker knows from its environment (see :func:`worker_env`).
 WorkerEnv = namedtuple("WorkerEnv", ["framework", "rank", "num_workers", "address", "port"])
+WorkerEnv.__doc__ = """Where a worker process stands in a distributed job, read from its environment.
+
+Attributes
+----------
+framework : {'mxnet', 'torch'}
+rank : int or None
+    This worker's rank (None for MXNet, whose scheduler assigns it on joining).
+num_workers : int
+address, port : str, int
+    The scheduler (MXNet) or the rank-0 process (PyTorch).
+
+Examples
+--------
+>>> from dlbook.distributed import WorkerEnv
+>>> WorkerEnv("torch", 0, 2, "127.0.0.1", 29500).num_workers
+2
+"""
 
 
 def missing_variables(names, environ=None):

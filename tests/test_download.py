@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import dlbook.mxnet.datasets as datasets
+import dlbook.datasets as datasets
 from dlbook.download import DownloadError, fetch, safe_extract
 
 PAYLOAD = b"dlbook test payload " * 500
@@ -202,7 +202,7 @@ def test_safe_archives_extract(tmp_path):
 # ------------------------------------------------- Fashion-MNIST, end to end
 # Debian re-compressed the official archives and reset the gzip header's mtime and
 # file name; with these two fields restored, the bytes equal the official downloads
-# (their published SHA-256 values are pinned in dlbook.mxnet.datasets).
+# (their published SHA-256 values are pinned in dlbook.datasets).
 _OFFICIAL_MTIMES = {
     "train-images-idx3-ubyte.gz": 1504176606,
     "train-labels-idx1-ubyte.gz": 1504176606,
@@ -234,22 +234,22 @@ def test_rebuilt_archives_match_the_published_checksums():
 
 
 def test_fashion_mnist_downloads_verifies_and_then_works_offline(fashion_server, tmp_path):
-    (X, y), (Xt, yt) = datasets.load_fashion_mnist(as_arrays=True)
+    (X, y), (Xt, yt) = datasets.fashion_mnist_arrays()
     assert X.shape == (60000, 1, 28, 28) and Xt.shape == (10000, 1, 28, 28)
     assert len(fashion_server.requests) == 4
     assert _leftovers(tmp_path / "cache") == sorted(_OFFICIAL_MTIMES)
-    datasets.load_fashion_mnist(as_arrays=True, download=False)  # valid cache: no request
+    datasets.fashion_mnist_arrays(download=False)  # valid cache: no request
     assert len(fashion_server.requests) == 4
 
 
 def test_fashion_mnist_replaces_a_damaged_cached_file(fashion_server, tmp_path):
-    datasets.load_fashion_mnist(as_arrays=True)
+    datasets.fashion_mnist_arrays()
     damaged = tmp_path / "cache" / "fashion-mnist" / "t10k-labels-idx1-ubyte.gz"
     damaged.write_bytes(b"bit rot")
     with pytest.raises(FileNotFoundError, match="failed the SHA-256 check"):
-        datasets.load_fashion_mnist(as_arrays=True, download=False)
+        datasets.fashion_mnist_arrays(download=False)
     datasets._fashion_arrays.cache_clear()
-    datasets.load_fashion_mnist(as_arrays=True)
+    datasets.fashion_mnist_arrays()
     assert fashion_server.requests[-1].endswith("t10k-labels-idx1-ubyte.gz")
     assert hashlib.sha256(damaged.read_bytes()).hexdigest() == \
         datasets._FASHION_ARCHIVES["t10k-labels-idx1-ubyte.gz"]
@@ -260,7 +260,7 @@ def test_fashion_mnist_offline_names_every_place_tried(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "no-debian"))
     monkeypatch.delenv("DLBOOK_DATA", raising=False)
     with pytest.raises(FileNotFoundError) as info:
-        datasets.load_fashion_mnist(data_dir=tmp_path / "mine", cache_dir=tmp_path / "cache")
+        datasets.fashion_mnist_arrays(data_dir=tmp_path / "mine", cache_dir=tmp_path / "cache")
     message = str(info.value)
     for place in ("`data_dir`", "dataset-fashion-mnist", "download cache", "a download from"):
         assert place in message, message
