@@ -13,7 +13,9 @@ Each layer also offers every name of the core, so ``dl.plot_lines`` works with e
 """
 __version__ = "0.2.0"
 
-from . import callbacks, distributed, download, launch, optim, plot  # noqa: E402
+# `launch` is imported on first use (__getattr__ below): `python -m dlbook.launch` imports
+# this package first, and an eager import would make runpy warn that it found the module.
+from . import callbacks, distributed, download, optim, plot  # noqa: E402
 from ._framework import available as available_frameworks  # noqa: E402
 from .callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from .plot import plot_function, plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
@@ -59,6 +61,10 @@ _LAYER_NAMES = {
 
 
 def __getattr__(name):
+    if name == "launch":  # distributed training: the launcher, imported on first use
+        import importlib
+
+        return importlib.import_module(f"{__name__}.launch")
     if name in _LAYER_NAMES:
         raise AttributeError(
             f"`dlbook.{name}` belongs to a framework layer. Use `from dlbook import mxnet as dl` "

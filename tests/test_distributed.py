@@ -614,3 +614,13 @@ def test_cli_errors_for_torch(capsys):
     with pytest.raises(SystemExit, match="0"):
         launch.main(["launch", "--help"])
     assert "--framework {mxnet,torch}" in capsys.readouterr().out
+
+
+def test_both_trainers_check_the_kvstore_before_any_work(dl, no_dmlc):
+    with pytest.raises(ValueError, match=r"Unknown `kvstore` 'dist'\. Expected one of: 'local'"):
+        dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy", kvstore="dist")
+    with pytest.raises(RuntimeError, match=r"`kvstore`='dist_sync' needs .* are not set"):
+        dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy", kvstore="dist_sync")
+    trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy")
+    assert (trainer.rank, trainer.num_workers) == (0, 1)
+    assert dl.distributed._DIST_KVSTORE is None

@@ -513,3 +513,49 @@ def test_killing_a_torch_worker_mid_run_stops_the_job_and_names_it(tag, torch_wo
                      r"stopping worker 0", stderr), stderr
     assert stopped_after < 30
     _assert_no_strays(tag)
+
+
+TORCH_TRAINER_SCRIPT = '''
+import os, sys
+import numpy as onp
+from dlbook import torch as dl
+
+dl.seed_everything(0)
+(X, y), _ = dl.load_sklearn("digits", as_arrays=True)
+net = dl.mlp(hidden=32, num_outputs=10)
+trainer = dl.Trainer(net, "cross_entropy", learning_rate=0.2, kvstore="dist_sync")
+history = trainer.fit(dl.ArrayLoader(X[:256], y[:256], batch_size=16), epochs=3, verbose=False)
+onp.savez(os.path.join(sys.argv[1], f"trainer{trainer.rank}.npz"),
+          **{k: v.detach().numpy() for k, v in net.state_dict().items()})
+print(f"done rank={trainer.rank} of {trainer.num_workers} steps={trainer.num_updates}", flush=True)
+'''
+
+
+@pytest.mark.slow
+def test_torch_trainer_with_dist_sync_trains_like_one_process_on_the_union(tag, tmp_path):
+    from dlbook import torch as dl
+    from dlbook.distributed import shard_indices
+
+    script = tmp_path / "train_trainer.py"
+    script.write_text(TORCH_TRAINER_SCRIPT)
+    argv, kwargs = _launcher(["--framework", "torch", "-n", "2", "--timeout", "100",
+                              sys.executable, str(script), str(tmp_path)], tag)
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    # each worker: 128 examples of its shard, 8 batches of 16 per epoch
+    assert re.search(r"^\[worker 1\] done rank=1 of 2 steps=24$", proc.stdout, re.M), proc.stdout
+    workers = [dict(onp.load(tmp_path / f"trainer{r}.npz")) for r in (0, 1)]
+
+    dl.seed_everything(0)
+    (X, y), _ = dl.load_sklearn("digits", as_arrays=True)
+    net = dl.mlp(hidden=32, num_outputs=10)
+    trainer = dl.Trainer(net, "cross_entropy", learning_rate=0.2)
+    shards = [shard_indices(256, r, 2) for r in (0, 1)]
+    order = onp.concatenate([s[j * 16:(j + 1) * 16] for j in range(8) for s in shards])
+    trainer.fit(dl.ArrayLoader(X[order], y[order], batch_size=32), epochs=3, verbose=False)
+    reference = {k: v.detach().numpy() for k, v in net.state_dict().items()}
+    assert sorted(workers[0]) == sorted(reference) and len(reference) == 4
+    for key in reference:
+        assert onp.array_equal(workers[0][key], workers[1][key]), key
+        onp.testing.assert_allclose(workers[0][key], reference[key], rtol=1e-4, atol=1e-5)
+    _assert_no_strays(tag)
