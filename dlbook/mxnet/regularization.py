@@ -106,38 +106,6 @@ def weight_penalty(net, l1=0.0, l2=0.0):
     >>> float(weight_penalty(layer, l1=0.1)), float(weight_penalty(layer, l2=0.1))
     (0.7, 1.25)
     """
-    return _penalty(_weights(net), _check_rate("l1", l1), _check_rate("l2", l2))
-
-
-@mx.util.use_np
-def weight_penalty(net, l1=0.0, l2=0.0):
-    """The penalty ``l1 * sum(|w|) + l2 / 2 * sum(w**2)`` over a network's weights.
-
-    Computed with MXNet operations, so inside ``autograd.record()`` its gradient
-    (``l1 * sign(w) + l2 * w``) flows into the weights.
-
-    Parameters
-    ----------
-    net : mxnet.gluon.Block
-    l1, l2 : float, default 0.0
-        Regularization rates of the L1 (lasso) and L2 (ridge) penalties, >= 0.
-
-    Returns
-    -------
-    mxnet.numpy.ndarray
-        A scalar.
-
-    Examples
-    --------
-    >>> import mxnet as mx
-    >>> from mxnet import gluon
-    >>> from dlbook.mxnet.regularization import weight_penalty
-    >>> layer = gluon.nn.Dense(1, in_units=2)
-    >>> layer.initialize()
-    >>> layer.weight.set_data(mx.nd.array([[3.0, -4.0]]))
-    >>> float(weight_penalty(layer, l1=0.1)), float(weight_penalty(layer, l2=0.1))
-    (0.7, 1.25)
-    """
     return _penalty(_weights(net), _core._check_rate("l1", l1), _core._check_rate("l2", l2))
 
 
