@@ -6,7 +6,7 @@ __all__ = ["FRAMEWORKS", "available", "require"]
 
 #: The framework layers of dlbook: {framework module: (layer, pip extra, what it needs)}.
 FRAMEWORKS = {
-    "mxnet": ("dlbook.mxnet", "mxnet", "Python 3.9-3.11 (MXNet 1.9.1 imports only with numpy<1.24)"),
+    "mxnet": ("dlbook.mxnet", "mxnet", "Python 3.9-3.11, since MXNet 1.9.1 imports only with numpy<1.24"),
     "torch": ("dlbook.torch", "torch", "Python 3.9 or newer"),
 }
 
@@ -47,5 +47,5 @@ def require(framework):
     if importlib.util.find_spec(framework) is None:
         raise ImportError(
             f"`{layer}` needs the `{framework}` package, which is not installed. "
-            f'Install it with `pip install "dlbook[{extra}]"` ({needs}), '
+            f'Install it with `pip install "dlbook[{extra}]"` (it needs {needs}); '
             f"or use the other layer: {', '.join(FRAMEWORKS[f][0] for f in FRAMEWORKS if f != framework)}.")

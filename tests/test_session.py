@@ -115,3 +115,16 @@ def test_importing_the_core_imports_no_framework():
             "print(sorted({'mxnet', 'torch'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("framework, extra", [("mxnet", "mxnet"), ("torch", "torch")])
+def test_a_missing_framework_names_the_extra_to_install(monkeypatch, framework, extra):
+    import importlib.util
+
+    from dlbook import _framework
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == framework else real(name, *a))
+    with pytest.raises(ImportError, match=rf'pip install "dlbook\[{extra}\]"'):
+        _framework.require(framework)
