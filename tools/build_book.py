@@ -217,20 +217,6 @@ def plan(root, build_dir, config):
 
 
 # ----------------------------------------------------------------- execution
-def kernel_threads(jobs, threads=None):
-    """Environment overrides of each kernel when ``jobs`` notebooks run at once on this machine.
-
-    ``threads``: the threads of each kernel (default: the cores shared out, at least 1).
-    """
-    cores = os.cpu_count() or 1
-    if jobs <= 1 and threads is None:
-        return {}
-    threads = str(threads or max(1, cores // jobs))
-    # Kernels that share the cores must not spin while they wait (as dlbook launch does).
-    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-            "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0"}
-
-
 def execute_runs(runs, jobs, config, env):
     """Execute ``runs`` (the cache misses), ``jobs`` at a time, longest first; print each."""
     import nbformat
@@ -483,7 +469,11 @@ def main(argv=None):
             run.result = {"ok": True, "seconds": hit.metadata["dlbook"]["seconds"]}
     misses = [run for run in runs if run.result is None]
     jobs = max(1, min(args.jobs, len(misses) or 1))
-    env = kernel_threads(jobs, args.threads)
+    # From the jobs asked for, not those that are needed: how many chapters missed the cache
+    # must not change a kernel's threads (and so the rounding of its numbers).
+    from run_chapter import kernel_threads
+
+    env = kernel_threads(args.jobs, args.threads)
     rc = state / "matplotlibrc"  # the same SVG ids in every run (outputs compare equal)
     write_if_changed(rc, "svg.hashsalt: dlbook\n")
     env["MATPLOTLIBRC"] = str(rc)

@@ -38,6 +38,23 @@ def kernel_env(overrides=None):
     return env
 
 
+def kernel_threads(jobs, threads=None):
+    """Environment overrides of each kernel when ``jobs`` notebooks run at once on this machine.
+
+    The book's build and this script use the same setting (by default one notebook per
+    core, one thread each), so a chapter gives here the numbers the build gives.
+
+    ``threads``: the threads of each kernel (default: the cores shared out, at least 1).
+    """
+    cores = os.cpu_count() or 1
+    if jobs <= 1 and threads is None:
+        return {}
+    threads = str(threads or max(1, cores // jobs))
+    # Kernels that share the cores must not spin while they wait (as dlbook launch does).
+    return {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+            "OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "0"}
+
+
 def execute(nb, cwd, timeout=600, env=None, allow_errors=False):
     """Execute the notebook ``nb`` in place in a fresh kernel started in ``cwd``.
 
@@ -99,7 +116,7 @@ def run(path, timeout=600, return_notebook=False, framework="mxnet"):
 
     path = Path(path).resolve()
     nb = split(read_chapter(path), framework)
-    result = execute(nb, path.parent, timeout=timeout)
+    result = execute(nb, path.parent, timeout=timeout, env=kernel_threads(os.cpu_count() or 1))
     out = ROOT / "_build" / "chapters" / framework / (path.stem + ".ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out)
