@@ -434,7 +434,7 @@ class LossRecorder(Callback):
 
     Parameters
     ----------
-    loader : ArrayLoader
+    loader : dlbook.mxnet.data.ArrayLoader or dlbook.torch.data.ArrayLoader
         A layer's ``dl.ArrayLoader`` with targets (usually the training loader
         passed to ``fit``); its batch size and number of examples also give the
         examples seen. Its shuffling order is not touched.
