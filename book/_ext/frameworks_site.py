@@ -192,6 +192,22 @@ def _manifest(app):
     return cached
 
 
+def copy_notebooks(app, exception):
+    """Copy every chapter's reader notebooks to ``_sources/<page>.<framework>.ipynb``.
+
+    Done once per build for all pages, not while a page is written: an incremental
+    build rewrites only changed pages, and a notebook can change without its page
+    (it names the commit that it installs dlbook from).
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    for pagename, entry in _manifest(app).items():
+        for fw, rel in (entry.get("notebooks") or {}).items():
+            target = Path(app.outdir) / "_sources" / f"{pagename}.{fw}.ipynb"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(Path(app.outdir).parent / "notebooks" / rel, target)
+
+
 def notebook_buttons(app, pagename, templatename, context, doctree):
     """The page's download menu: one notebook per framework; a launch menu: Colab and Binder."""
     if app.builder.format != "html" or doctree is None:
@@ -206,9 +222,6 @@ def notebook_buttons(app, pagename, templatename, context, doctree):
         rel = entry["notebooks"].get(fw)
         if rel is None:
             continue
-        target = Path(app.outdir) / "_sources" / f"{pagename}.{fw}.ipynb"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(Path(app.outdir).parent / "notebooks" / rel, target)
         links.append({"type": "link", "url": f"{pathto('_sources', 1)}/{pagename}.{fw}.ipynb",
                       "text": f"{label} .ipynb", "icon": "fas fa-code",
                       "tooltip": f"Download the {label} notebook",
@@ -293,4 +306,5 @@ def setup(app):
     app.add_directive("execution-statistics", ExecutionStatistics)
     # After sphinx-book-theme has made its header buttons (priority 501).
     app.connect("html-page-context", notebook_buttons, priority=600)
+    app.connect("build-finished", copy_notebooks)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
