@@ -390,6 +390,8 @@ class SequenceBatches:
     seed : int, optional
         Seed of the generator; drawn from NumPy's global one when omitted.
 
+    Notes
+    -----
     The property ``carries_state`` tells whether row ``b`` of a batch continues
     row ``b`` of the previous one (true for sequential partitioning).
 

@@ -28,7 +28,8 @@ What the layer supplies
 ``_build(X)``
     What needs a first batch ``X`` (PyTorch's lazy layers, the optimizer
     over their parameters); called once, before the first update.
-``_expects_class_labels()``, ``_shard(loader)``, ``learning_rate``,
+
+Also ``_expects_class_labels()``, ``_shard(loader)``, ``learning_rate``,
 ``set_learning_rate(lr)``, ``_optimizer_name()``, ``_copy_weights()``,
 ``_restore_weights(copy)`` and the checkpoint hooks of :mod:`dlbook.checkpoint`.
 Class attributes: ``_ArrayLoader`` (the layer's loader) and ``_shape_errors``
