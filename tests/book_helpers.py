@@ -87,3 +87,28 @@ def run_build(folder, *args, timeout=900):
 
     return subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--root",
                            str(folder), *args], capture_output=True, text=True, timeout=timeout)
+
+
+def python_for(version):
+    """The interpreter for ``version`` on this machine: on PATH, or installed by pyenv.
+
+    A pyenv shim of a version that is installed but not selected fails when run, so each
+    candidate must answer ``--version``.
+    """
+    import glob
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    candidates = [shutil.which(f"python{version}")]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin",
+                                                f"python{version}")))
+    for candidate in filter(None, candidates):
+        proc = subprocess.run([candidate, "--version"], capture_output=True, text=True)
+        if proc.returncode == 0 and proc.stdout.split()[-1].startswith(version + "."):
+            return candidate
+    pytest.fail(f"python{version} is needed for the install test; none runs here "
+                f"(tried {candidates}).")

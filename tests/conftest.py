@@ -61,3 +61,19 @@ def dl(request):
     import importlib
 
     return importlib.import_module(f"dlbook.{request.param}")
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory):
+    """The package built as a wheel from this checkout (``pip wheel --no-deps``), once per session."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(out), str(root)], check=True, timeout=600, cwd=root)
+    wheels = list(out.glob("dlbook-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]

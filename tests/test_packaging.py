@@ -3,12 +3,11 @@ would, in fresh virtual environments on Python 3.11 (each extra), 3.12 and 3.13.
 import email.parser
 import shutil
 import subprocess
-import sys
 import zipfile
 
 import pytest
 
-from book_helpers import ROOT
+from book_helpers import ROOT, python_for as _python
 
 #: A user's first script: train a tiny classifier on XOR through the public API of one
 #: layer, print what came back (NumPy), then try the other layer.
@@ -43,16 +42,6 @@ def _requires(wheel):
     return meta.get_all("Requires-Dist"), meta.get_all("Provides-Extra"), meta["Requires-Python"]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--wheel-dir", str(out), str(ROOT)], check=True, timeout=600, cwd=ROOT)
-    wheels = list(out.glob("dlbook-*.whl"))
-    assert len(wheels) == 1, wheels
-    return wheels[0]
-
-
 def test_wheel_holds_the_package_only(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     outside = [n for n in names if not (n.startswith("dlbook/") or ".dist-info/" in n)]
@@ -79,27 +68,6 @@ def test_dependencies_are_ranges_and_the_frameworks_extras(wheel):
     assert any("extra" not in r and "3.12" in r for r in by_name["torch"]), by_name["torch"]
     # ... and MXNet only with its extra, only where it installs.
     assert all('extra == "mxnet"' in r and "3.12" in r for r in by_name["mxnet"]), by_name["mxnet"]
-
-
-def _python(version):
-    """The interpreter for ``version`` on this machine: on PATH, or installed by pyenv.
-
-    A pyenv shim of a version that is installed but not selected fails when run, so each
-    candidate must answer ``--version``.
-    """
-    import glob
-    import os
-
-    candidates = [shutil.which(f"python{version}")]
-    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
-    candidates += sorted(glob.glob(os.path.join(root, "versions", f"{version}.*", "bin",
-                                                f"python{version}")))
-    for candidate in filter(None, candidates):
-        proc = subprocess.run([candidate, "--version"], capture_output=True, text=True)
-        if proc.returncode == 0 and proc.stdout.split()[-1].startswith(version + "."):
-            return candidate
-    pytest.fail(f"python{version} is needed for the install test; none runs here "
-                f"(tried {candidates}).")
 
 
 def _fresh_venv_run(python, wheel, tmp_path, spec, layer, constraints=True):

@@ -672,35 +672,96 @@ def test_each_chapter_offers_a_notebook_per_framework_and_colab_opens_the_pytorc
     assert (branch / "requirements.txt").read_text().startswith("dlbook[mxnet] @ git+https://github.com/dlbook/dlbook@")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("framework", ["pytorch", "mxnet"])
-def test_a_chapter_notebook_runs_top_to_bottom_in_a_fresh_kernel(built_book, tmp_path, framework):
-    """The quickest chapter's notebook of ``framework``, as Colab (PyTorch) or Binder (MXNet)
-    gets it, in a kernel of this checkout: its install cell finds dlbook and the framework
-    installed and installs nothing (no network)."""
+def _quickest_notebook(framework):
+    """The reader notebook of the chapter whose ``framework`` run was quickest in this build."""
     report = json.loads((ROOT / "_build" / "execution-times.json").read_text())
     candidates = {c: runs[framework]["seconds"] for c, runs in report["runs"].items()
                   if framework in runs and runs[framework]["ok"] and _uses_framework_tags(c[:-3])}
     assert candidates, f"no chapter has a {framework} notebook that ran"
     chapter = min(candidates, key=candidates.get)
-    source = ROOT / "_build" / "notebooks" / framework / (chapter.split("/", 1)[1][:-3] + ".ipynb")
+    return chapter, ROOT / "_build" / "notebooks" / framework / (chapter.split("/", 1)[1][:-3] + ".ipynb")
+
+
+_RUN_NOTEBOOK = """
+import sys
+import nbformat
+from nbclient import NotebookClient
+path, folder = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": folder}}).execute()
+nbformat.write(nb, path)
+print("executed", sum(c.cell_type == "code" for c in nb.cells), "code cells")
+"""
+
+
+@pytest.mark.slow
+def test_the_mxnet_notebook_runs_top_to_bottom_in_a_fresh_kernel(built_book, tmp_path):
+    """The quickest chapter's MXNet notebook, as Binder gets it, in a fresh kernel of this
+    checkout: its install cell finds dlbook and MXNet installed and installs nothing."""
+    chapter, source = _quickest_notebook("mxnet")
     path = tmp_path / "chapter.ipynb"
     shutil.copy(source, path)
-    script = textwrap.dedent(f"""
-        import nbformat
-        from nbclient import NotebookClient
-        nb = nbformat.read({str(path)!r}, as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3",
-                       resources={{"metadata": {{"path": {str(tmp_path)!r}}}}}).execute()
-        pip = [o for o in nb.cells[0].outputs if "pip" in str(o)]
-        assert not pip, pip
-        print("executed", sum(c.cell_type == "code" for c in nb.cells), "code cells")
-        """)
     env = {k: v for k, v in os.environ.items() if k not in ("DLBOOK_CACHE", "MPLBACKEND")}
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=900, cwd=tmp_path, env=env)
-    assert proc.returncode == 0, f"{chapter} ({framework}) failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
-    assert "executed" in proc.stdout
+    proc = subprocess.run([sys.executable, "-c", _RUN_NOTEBOOK, str(path), str(tmp_path)],
+                          capture_output=True, text=True, timeout=900, cwd=tmp_path, env=env)
+    assert proc.returncode == 0, f"{chapter} (mxnet) failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
+    import nbformat
+
+    install = nbformat.read(path, as_version=4).cells[0]
+    assert "dlbook-install" in install.metadata.get("tags", [])
+    assert not [o for o in install.outputs if "pip" in str(o)], install.outputs
+
+
+@pytest.mark.slow
+def test_the_pytorch_notebook_installs_dlbook_and_runs_in_a_fresh_environment(built_book, wheel,
+                                                                            tmp_path):
+    """The quickest chapter's PyTorch notebook, as Colab gets it, in a new Python 3.11
+    environment that has nothing but Jupyter's kernel: its first cell installs
+    ``dlbook[torch]`` -- from the locally built wheel in place of the commit on GitHub, so
+    nothing comes from the internet but the package registry -- and every cell runs."""
+    import nbformat
+    from nbformat.v4 import new_code_cell
+
+    from book_helpers import python_for
+
+    chapter, source = _quickest_notebook("pytorch")
+    nb = nbformat.read(source, as_version=4)
+    install = nb.cells[0]
+    assert "dlbook-install" in install.metadata.get("tags", [])
+    requirement = re.search(r'%pip install --quiet "([^"]+)"', install.source).group(1)
+    assert requirement.startswith("dlbook[torch] @ git+https://github.com/dlbook/dlbook@"), requirement
+    install.source = install.source.replace(requirement, f"dlbook[torch] @ {wheel.as_uri()}")
+    nb.cells.append(new_code_cell("import sys, dlbook, torch\n"
+                                  "print('where', sys.prefix, dlbook.__file__)"))
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    venv = tmp_path / "venv"
+    try:
+        subprocess.run([python_for("3.11"), "-m", "venv", str(venv)], check=True, timeout=300)
+        py = str(venv / "bin" / "python")
+        subprocess.run([py, "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt"),
+                        "ipykernel", "nbclient", "nbformat"], check=True, timeout=900)
+        missing = subprocess.run([py, "-c", "import importlib.util as u; "
+                                  "print(u.find_spec('dlbook'), u.find_spec('torch'))"],
+                                 capture_output=True, text=True, check=True)
+        assert missing.stdout.split() == ["None", "None"], missing.stdout  # a fresh environment
+        # The kernel is this environment's (PATH, an empty Jupyter data folder); pip inside it
+        # resolves the book's pins (the CPU build of torch) as the build does.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("DLBOOK_CACHE", "MPLBACKEND", "VIRTUAL_ENV", "PYTHONPATH")}
+        env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+                   JUPYTER_DATA_DIR=str(tmp_path / "jupyter"),
+                   PIP_CONSTRAINT=str(ROOT / "constraints.txt"))
+        proc = subprocess.run([py, "-c", _RUN_NOTEBOOK, str(path), str(tmp_path)],
+                              capture_output=True, text=True, timeout=1800, cwd=tmp_path, env=env)
+        assert proc.returncode == 0, f"{chapter} (pytorch) failed:\n{proc.stdout[-2000:]}{proc.stderr[-4000:]}"
+        ran = nbformat.read(path, as_version=4)
+        assert all(c.get("execution_count") for c in ran.cells if c.cell_type == "code")
+        where = "".join(o.get("text", "") for o in ran.cells[-1].outputs).split()
+        assert where[:2] == ["where", str(venv)], where
+        assert where[2].startswith(str(venv)), where  # dlbook imported from the installed wheel
+    finally:
+        shutil.rmtree(venv, ignore_errors=True)
 
 
 @pytest.mark.slow
