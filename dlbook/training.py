@@ -163,6 +163,35 @@ def check_optimizer_params(optimizer_params):
     return dict(optimizer_params or {})
 
 
+#: torch.optim's argument names, and the names ``optimizer_params`` takes in both layers.
+TORCH_OPTIMIZER_NAMES = {"lr": "'learning_rate'", "weight_decay": "'wd'", "eps": "'epsilon'",
+                         "betas": "'beta1' and 'beta2'", "alpha": "'gamma1'"}
+
+
+def check_optimizer_keys(params, optimizer, allowed):
+    """Raise a ValueError for a key of ``params`` that ``optimizer`` does not take.
+
+    Both layers take MXNet's names (``'wd'``, ``'beta1'``, ...); a key that is
+    torch.optim's name for one of them gets the name to use.
+
+    >>> check_optimizer_keys({"weight_decay": 1e-4}, "sgd", {"learning_rate", "wd"})
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown key 'weight_decay' in `optimizer_params` for optimizer 'sgd' (use 'wd': both layers take MXNet's names). Expected keys (MXNet's names): 'learning_rate', 'wd'.
+    """
+    unknown = sorted(set(params) - set(allowed))
+    if not unknown:
+        return
+    key = unknown[0]
+    hint = ""
+    if key in TORCH_OPTIMIZER_NAMES:
+        hint = f" (use {TORCH_OPTIMIZER_NAMES[key]}: both layers take MXNet's names)"
+    raise ValueError(
+        f"Unknown key {key!r} in `optimizer_params` for optimizer {optimizer!r}{hint}. "
+        f"Expected keys (MXNet's names): {', '.join(repr(k) for k in sorted(allowed))}."
+    )
+
+
 def check_optimizer_name(optimizer, known):
     """Return the lower-cased name if it is one of ``known``; the error lists them."""
     if optimizer.lower() not in known:

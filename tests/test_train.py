@@ -422,6 +422,11 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl, optimizer="sgdd"), ValueError, r"Unknown `optimizer` 'sgdd'. Expected one of: .*adagrad, adam, .*rmsprop, sgd"),
     (lambda dl: _classifier(dl, optimizer=3), TypeError, r"`optimizer` as a name or an Optimizer, got 3 \(int\)"),
     (lambda dl: _classifier(dl, optimizer_params=[("momentum", 0.9)]), TypeError, r"`optimizer_params` as a dict"),
+    # Checked when the Trainer is made, not deep in MXNet's optimizer at the first update;
+    # torch.optim's names get the name both layers take.
+    (lambda dl: _classifier(dl, optimizer_params={"weight_decay": 1e-4}), ValueError, r"Unknown key 'weight_decay' in `optimizer_params` for optimizer 'sgd' \(use 'wd': both layers take MXNet's names\). Expected keys \(MXNet's names\): .*'momentum'.*'wd'"),
+    (lambda dl: _classifier(dl, optimizer="adam", optimizer_params={"betas": (0.8, 0.9)}), ValueError, r"Unknown key 'betas' .* for optimizer 'adam' \(use 'beta1' and 'beta2'"),
+    (lambda dl: _classifier(dl, optimizer_params={"momentun": 0.9}), ValueError, r"Unknown key 'momentun' in `optimizer_params` for optimizer 'sgd'\. Expected keys"),
     (lambda dl: _classifier(dl, metrics=["accuracy", "f1"]), ValueError, r"Unknown `metrics` 'f1'"),
     (lambda dl: _classifier(dl, initializer="glorot"), ValueError, r"Unknown `initializer` 'glorot'. Expected one of: 'he', 'normal', 'ones', 'uniform', 'xavier', 'zeros'"),
     (lambda dl: _classifier(dl, initializer=3), TypeError, r"`initializer` as a name such as 'xavier' or 'he', or .* got 3 \(int\)"),
@@ -763,7 +768,7 @@ def test_torch_optimizer_params_use_the_mxnet_names():
     assert dl.Trainer(net, "mse", "rmsprop").optimizer.param_groups[0]["alpha"] == 0.9  # MXNet's
     assert dl.Trainer(net, "mse", "adagrad").optimizer.param_groups[0]["eps"] == 1e-7
     assert type(dl.Trainer(net, "mse", "AdamW").optimizer).__name__ == "AdamW"
-    with pytest.raises(ValueError, match=r"Unknown key 'beta1' in `optimizer_params` for optimizer 'sgd'. Expected keys \(MXNet's names\): 'clip_gradient', 'learning_rate', 'momentum', 'nesterov', 'wd'"):
+    with pytest.raises(ValueError, match=r"Unknown key 'beta1' in `optimizer_params` for optimizer 'sgd'\. Expected keys \(MXNet's names\): 'clip_gradient', 'learning_rate', 'momentum', 'nesterov', 'wd'"):
         dl.Trainer(net, "mse", "sgd", optimizer_params={"beta1": 0.9})
 
 

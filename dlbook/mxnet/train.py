@@ -8,6 +8,8 @@ module supplies the MXNet step, tensors and devices. The network is
 hybridized, metrics are summed on the device, and the host waits for the
 device once per epoch, not once per batch.
 """
+import inspect
+
 import mxnet as mx
 from mxnet import autograd, gluon, init
 
@@ -17,6 +19,7 @@ from ..training import (
     BaseTrainer,
     check_initializer_name,
     check_learning_rate,
+    check_optimizer_keys,
     check_optimizer_name,
     check_optimizer_params,
     optimizer_type_error,
@@ -65,6 +68,18 @@ def get_initializer(initializer):
         "Expected `initializer` as a name such as 'xavier' or 'he', or an "
         f"mxnet.init.Initializer, got {describe(initializer)}."
     )
+
+
+#: Arguments of mx.optimizer.Optimizer that the Trainer sets itself or that name internals.
+_INTERNAL_KEYS = {"self", "param_idx2name", "sym", "param_dict", "kwargs"}
+
+
+def _optimizer_keys(name):
+    """The ``optimizer_params`` keys MXNet's optimizer ``name`` takes (its own and the base class's)."""
+    keys = set()
+    for cls in (mx.optimizer.Optimizer.opt_registry[name], mx.optimizer.Optimizer):
+        keys |= set(inspect.signature(cls.__init__).parameters)
+    return keys - _INTERNAL_KEYS
 
 
 def _is_initialized(param):
@@ -146,7 +161,8 @@ class Trainer(BaseTrainer):
         learning_rate = check_learning_rate(learning_rate)
         opt_params = check_optimizer_params(optimizer_params)
         if isinstance(optimizer, str):
-            check_optimizer_name(optimizer, mx.optimizer.Optimizer.opt_registry)
+            name = check_optimizer_name(optimizer, mx.optimizer.Optimizer.opt_registry)
+            check_optimizer_keys(opt_params, name, _optimizer_keys(name))
             opt_params.setdefault("learning_rate", learning_rate)
             base_lr = opt_params["learning_rate"]
         elif isinstance(optimizer, mx.optimizer.Optimizer):

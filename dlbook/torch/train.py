@@ -32,6 +32,7 @@ from ..training import (
     BaseTrainer,
     check_initializer_name,
     check_learning_rate,
+    check_optimizer_keys,
     check_optimizer_name,
     check_optimizer_params,
     optimizer_type_error,
@@ -67,12 +68,7 @@ _KEYS = {
 def _optimizer_arguments(name, params, learning_rate):
     """torch.optim keyword arguments for MXNet-style ``optimizer_params``, and the gradient clip."""
     allowed = {**_COMMON_KEYS, **_KEYS[name]}
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"Unknown key {unknown[0]!r} in `optimizer_params` for optimizer {name!r}. "
-            f"Expected keys (MXNet's names): {', '.join(repr(k) for k in sorted(allowed))}."
-        )
+    check_optimizer_keys(params, name, allowed)
     kwargs = dict(OPTIMIZERS[name][1])
     kwargs["lr"] = float(params.get("learning_rate", learning_rate))
     betas = [0.9, 0.999]
