@@ -13,16 +13,17 @@ import mxnet as mx
 
 from .. import checkpoint as _format
 from ..checkpoint import CheckpointError, pack_state, unpack_state
+from ._gluon import local_updater
 
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 
 
 def _updater(trainer):
-    gluon_trainer = trainer.optimizer
-    if not gluon_trainer._updaters:
+    updater = local_updater(trainer.optimizer)
+    if updater is None:
         raise CheckpointError("The trainer's optimizer has no local updater (kvstore updates); "
                               "checkpoints support local training only.")
-    return gluon_trainer._updaters[0]
+    return updater
 
 
 def _is_array(value):

@@ -8,6 +8,7 @@ from mxnet import gluon
 
 from ..metrics import LOSS_NAMES, check_loss_name, check_metric_name, loss_type_error
 from ..metrics import Metric as _Metric
+from ._gluon import always_np
 
 __all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError"]
@@ -119,11 +120,6 @@ def get_metric(metric):
     return METRICS[check_metric_name(metric)]()
 
 
-def _always_np(cls, **methods):
-    """A subclass of a Gluon loss that always runs in MXNet's NumPy mode."""
-    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__, **methods}))
-
-
 def _huber_forward(self, F, pred, label, sample_weight=None):
     """HuberLoss.hybrid_forward with NumPy-mode operators (MXNet 1.9.1's uses legacy ones)."""
     from mxnet.gluon.loss import _apply_weighting, _reshape_like
@@ -139,12 +135,12 @@ def _huber_forward(self, F, pred, label, sample_weight=None):
 
 def _loss_table():
     return {
-        "cross_entropy": lambda: _always_np(gluon.loss.SoftmaxCrossEntropyLoss)(),
-        "binary_cross_entropy": lambda: _always_np(gluon.loss.SigmoidBinaryCrossEntropyLoss)(),
+        "cross_entropy": lambda: always_np(gluon.loss.SoftmaxCrossEntropyLoss)(),
+        "binary_cross_entropy": lambda: always_np(gluon.loss.SigmoidBinaryCrossEntropyLoss)(),
         # Gluon's L2Loss is (y_hat - y)**2 / 2; weight 2 gives the usual MSE.
-        "mse": lambda: _always_np(gluon.loss.L2Loss)(weight=2.0),
-        "mae": lambda: _always_np(gluon.loss.L1Loss)(),
-        "huber": lambda: _always_np(gluon.loss.HuberLoss, hybrid_forward=_huber_forward)(),
+        "mse": lambda: always_np(gluon.loss.L2Loss)(weight=2.0),
+        "mae": lambda: always_np(gluon.loss.L1Loss)(),
+        "huber": lambda: always_np(gluon.loss.HuberLoss, hybrid_forward=_huber_forward)(),
     }
 
 

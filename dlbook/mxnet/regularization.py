@@ -21,6 +21,7 @@ from mxnet import autograd, gluon
 from .._checks import describe
 from .. import regularization as _core
 from ..regularization import generalization_gap, least_squares, polynomial_features
+from ._gluon import has_value
 from .metrics import get_loss
 
 __all__ = [
@@ -46,7 +47,7 @@ def _weights(net, name="net", need_values=True):
     if not params:
         raise _core._no_weights_error(name)
     for p in params if need_values else ():
-        if p._data is None:
+        if not has_value(p):
             raise _core._no_value_error(p.name, name)
     return params
 

@@ -10,6 +10,7 @@ from mxnet import gluon
 
 from .._checks import describe
 from ..summaries import check_input_shape, format_summary, unknown_shape_error
+from ._gluon import value_of
 
 __all__ = ["count_parameters", "summary"]
 
@@ -18,7 +19,7 @@ def _check_block(net):
     if not isinstance(net, gluon.Block):
         raise TypeError(f"Expected `net` to be a gluon Block, got {describe(net)}.")
     for name, param in net.collect_params().items():
-        data = param._data[0] if param._data else None
+        data = value_of(param)
         if data is not None and not isinstance(data, mx.np.ndarray):
             raise TypeError(
                 f"Parameter `{name}` of `net` is a legacy mx.nd array: the network was "

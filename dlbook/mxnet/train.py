@@ -24,6 +24,7 @@ from ..training import (
     check_optimizer_params,
     optimizer_type_error,
 )
+from ._gluon import give_shape, has_value, is_initialized, params_by_path
 from .checkpoint import optimizer_state, restore_optimizer_state
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
@@ -80,10 +81,6 @@ def _optimizer_keys(name):
     for cls in (mx.optimizer.Optimizer.opt_registry[name], mx.optimizer.Optimizer):
         keys |= set(inspect.signature(cls.__init__).parameters)
     return keys - _INTERNAL_KEYS
-
-
-def _is_initialized(param):
-    return param._data is not None or bool(param._deferred_init)
 
 
 class Trainer(BaseTrainer):
@@ -176,11 +173,11 @@ class Trainer(BaseTrainer):
         self.devices = devices or [try_gpu()]
         self.device = self.devices[0]
         params = net.collect_params()
-        fresh = [p for p in params.values() if not _is_initialized(p)]
+        fresh = [p for p in params.values() if not is_initialized(p)]
         if fresh:
             net.initialize(initializer, ctx=self.devices)
         elif any(set(map(str, p.list_ctx())) != set(map(str, self.devices))
-                 for p in params.values() if p._data is not None):
+                 for p in params.values() if has_value(p)):
             params.reset_ctx(self.devices)
         if hybridize:
             if isinstance(net, gluon.HybridBlock):
@@ -272,7 +269,12 @@ class Trainer(BaseTrainer):
         return mx.np.concatenate(outputs, axis=0).asnumpy()
 
     def _set_training(self, flag):
-        return None  # Gluon's mode is set per call by autograd.record()
+        # Gluon's mode is set per call by autograd.record(). A stateful network
+        # (sequence.RNNModel) starts an inference pass from zeros, as a torch module does
+        # when the Trainer calls its eval().
+        if flag is False and callable(getattr(self.net, "reset_state", None)):
+            self.net.reset_state()
+        return None
 
     def _expects_class_labels(self):
         return type(self.loss).__name__ == "SoftmaxCrossEntropyLoss"
@@ -303,11 +305,11 @@ class Trainer(BaseTrainer):
 
     # ------------------------------------------------- checkpoint hooks
     def _checkpoint_params(self):
-        params = self.net._collect_params_with_prefix()  # structural names: "0.weight", ...
+        params = params_by_path(self.net)  # structural names: "0.weight", ...
         return {name: p.data().asnumpy() for name, p in params.items()}
 
     def _param_shapes(self):
-        params = self.net._collect_params_with_prefix()
+        params = params_by_path(self.net)
         return {name: tuple(p.shape) if p.shape is not None and all(d > 0 for d in p.shape)
                 else None for name, p in params.items()}
 
@@ -315,13 +317,12 @@ class Trainer(BaseTrainer):
         return optimizer_state(self, arrays)
 
     def _restore_params(self, values):
-        params = self.net._collect_params_with_prefix()
+        params = params_by_path(self.net)
         for name, array in values.items():
             param = params[name]
             value = mx.np.array(array, dtype=array.dtype, ctx=self.device)
-            if param._data is None:  # deferred initialization: give it its shape now
-                param.shape = value.shape
-                param._finish_deferred_init()
+            if not has_value(param):  # deferred initialization: give it its shape now
+                give_shape(param, value.shape)
             param.set_data(value)
 
     def _restore_optimizer(self, manifest, arrays):

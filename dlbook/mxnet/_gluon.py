@@ -1,0 +1,64 @@
+"""The MXNet layer's one door to Gluon's private internals.
+
+MXNet 1.9.1 is its last release, so its private attributes will not move; still,
+every use of one is here, named for what it gives, so the rest of the layer
+reads as public API and a reader sees at once what depends on internals.
+"""
+import functools
+
+import mxnet as mx
+
+__all__ = ["always_np", "has_value", "value_of", "is_initialized", "give_shape",
+           "params_by_path", "local_updater"]
+
+
+@functools.lru_cache(maxsize=None)
+def always_np(cls, **methods):
+    """A subclass of the Gluon block ``cls`` that always runs in MXNet's NumPy mode.
+
+    ``methods`` replace methods of ``cls`` (e.g. a ``hybrid_forward`` written with
+    NumPy-mode operators). The subclass keeps the name, docstring and module of
+    ``cls``; the same arguments give the same class.
+
+    >>> from mxnet import gluon
+    >>> Dense = always_np(gluon.nn.Dense)
+    >>> Dense.__name__, issubclass(Dense, gluon.nn.Dense), always_np(gluon.nn.Dense) is Dense
+    ('Dense', True, True)
+    """
+    namespace = {"__doc__": cls.__doc__, "__module__": cls.__module__, **methods}
+    return mx.util.use_np(type(cls.__name__, (cls,), namespace))
+
+
+def has_value(param):
+    """Whether the Gluon Parameter ``param`` holds arrays (False while its shape is deferred)."""
+    return param._data is not None
+
+
+def value_of(param):
+    """The first array of ``param`` (one per device), or None before initialization."""
+    return param._data[0] if param._data else None
+
+
+def is_initialized(param):
+    """Whether ``param`` holds arrays or waits for the first batch to learn its shape."""
+    return has_value(param) or bool(param._deferred_init)
+
+
+def give_shape(param, shape):
+    """Finish the deferred initialization of ``param`` with ``shape`` (before ``set_data``)."""
+    param.shape = shape
+    param._finish_deferred_init()
+
+
+def params_by_path(block):
+    """The parameters of ``block`` by structural path (``'0.weight'``, ``'1.bias'``, ...).
+
+    Unlike ``collect_params()``'s names these do not depend on how many blocks
+    were created before, so they name the same parameter in every session.
+    """
+    return block._collect_params_with_prefix()
+
+
+def local_updater(gluon_trainer):
+    """The updater of a ``gluon.Trainer`` that updates on this process, or None (kvstore updates)."""
+    return gluon_trainer._updaters[0] if gluon_trainer._updaters else None
