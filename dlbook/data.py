@@ -97,7 +97,7 @@ class BaseArrayLoader:
         self.seed = check_int("seed", seed, minimum=0)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.device = self._default_device() if device is None else device
+        self.device = self._default_device() if device is None else self._check_device(device)
         self._rng = onp.random.default_rng(self.seed)
         self.X = self._to_device(X_np, "float32")
         self.y = None
@@ -128,6 +128,10 @@ class BaseArrayLoader:
     def _default_device(self):
         """The device used when ``device`` is None."""
         return "cpu"
+
+    def _check_device(self, device):
+        """``device`` as the layer's device, refused clearly if this machine lacks it."""
+        return device
 
     def _host(self, value):
         """``value`` in a form :func:`numpy.asarray` accepts (a layer converts its tensors)."""

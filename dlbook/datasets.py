@@ -95,19 +95,47 @@ def _download_fashion_mnist(cache_dir):
     return folder
 
 
+def _check_named_folder(label, folder, fix):
+    """Raise unless ``folder``, which the user named, holds the four Fashion-MNIST files."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise FileNotFoundError(f"{label} names the folder {folder}, which {what}. {fix}")
+    missing = [name for name in _FASHION_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{label} names the folder {folder}, which lacks {', '.join(missing)} "
+            f"(Fashion-MNIST's four files are {', '.join(_FASHION_FILES)}). {fix}"
+        )
+    return folder
+
+
 def _find_fashion_mnist(data_dir, download, cache_dir):
-    tried = []
-    candidates = []
+    # A folder the user named is used or refused, never passed over for another
+    # source: `data_dir` must hold the files; $DLBOOK_DATA (a root that may hold
+    # other data sets) must exist, and its fashion-mnist folder, if there is
+    # one, must hold them.
     if data_dir is not None:
-        candidates.append(("`data_dir`", Path(data_dir)))
+        return _check_named_folder(
+            "`data_dir`", Path(data_dir),
+            "Fix: put the four official *-ubyte.gz files there, or leave out `data_dir` "
+            "to use $DLBOOK_DATA, Debian's package, the download cache or a download.")
+    tried = []
     env = os.environ.get("DLBOOK_DATA")
     if env:
-        candidates.append(("$DLBOOK_DATA", Path(env) / "fashion-mnist"))
-    candidates.append(("Debian's dataset-fashion-mnist", Path(DEBIAN_FASHION_MNIST_DIR)))
-    for label, folder in candidates:
-        if all((folder / name).is_file() for name in _FASHION_FILES):
-            return folder
-        tried.append(f"{label} ({folder})")
+        env_fix = ("Fix: set $DLBOOK_DATA to a folder whose fashion-mnist subfolder holds "
+                   "the four official *-ubyte.gz files, or unset it.")
+        root = Path(env)
+        if not root.is_dir():
+            what = "is not a folder" if root.exists() else "does not exist"
+            raise FileNotFoundError(f"$DLBOOK_DATA names the folder {root}, which {what}. "
+                                    + env_fix)
+        if (root / "fashion-mnist").exists():
+            return _check_named_folder("$DLBOOK_DATA", root / "fashion-mnist", env_fix)
+        tried.append(f"$DLBOOK_DATA ({root / 'fashion-mnist'})")
+    debian = Path(DEBIAN_FASHION_MNIST_DIR)
+    if all((debian / name).is_file() for name in _FASHION_FILES):
+        return debian
+    tried.append(f"Debian's dataset-fashion-mnist ({debian})")
     cached = Path(cache_dir) / "fashion-mnist"
     damaged = [name for name, sha in _FASHION_ARCHIVES.items()
                if (cached / name).is_file() and sha256_of(cached / name) != sha]
@@ -142,9 +170,15 @@ def _fashion_arrays(folder):
 def fashion_mnist_arrays(flatten=False, data_dir=None, download=True, cache_dir=None):
     """Fashion-MNIST as NumPy arrays: 60,000 training and 10,000 test images of clothing.
 
-    The files are looked for in this order: ``data_dir``; ``$DLBOOK_DATA/fashion-mnist``;
+    Given ``data_dir``, the files are read from that folder and nowhere else.
+    Otherwise they are looked for in this order: ``$DLBOOK_DATA/fashion-mnist``;
     Debian's package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``);
     the download cache; finally they are downloaded from the official address.
+    A folder you name is never passed over: a ``data_dir`` that does not hold the
+    four files, a ``$DLBOOK_DATA`` that does not exist, or a
+    ``$DLBOOK_DATA/fashion-mnist`` folder that lacks a file raises an error
+    naming the folder and the missing files (a ``$DLBOOK_DATA`` without a
+    ``fashion-mnist`` folder is passed over, as it may hold other data sets).
     Every file is verified by the SHA-256 of its content. Each layer's
     ``load_fashion_mnist`` calls this and wraps the arrays in loaders.
 
@@ -153,7 +187,8 @@ def fashion_mnist_arrays(flatten=False, data_dir=None, download=True, cache_dir=
     flatten : bool, default False
         Images as vectors of 784 values instead of ``(1, 28, 28)``.
     data_dir : str or Path, optional
-        A folder holding the four official ``*-ubyte.gz`` files.
+        A folder holding the four official ``*-ubyte.gz`` files; the only
+        place looked at when given.
     download : bool, default True
         Allow a download when no local copy exists.
     cache_dir : str or Path, optional
@@ -168,7 +203,9 @@ def fashion_mnist_arrays(flatten=False, data_dir=None, download=True, cache_dir=
     Raises
     ------
     FileNotFoundError
-        If no source works; the message lists every place tried.
+        If ``data_dir`` or ``$DLBOOK_DATA`` names a folder without the files
+        (the message names the folder and the missing files), or if no source
+        works (the message lists every place tried).
 
     Examples
     --------

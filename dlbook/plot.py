@@ -3,9 +3,12 @@
 Matplotlib's default font has no Hangul. :func:`use_korean_font` registers
 NanumGothic (shipped by the ``koreanize-matplotlib`` package, or Debian's
 ``fonts-nanum``) with DejaVu Sans as fallback for the glyphs it lacks.
-Nothing changes until it is called.
+Nothing changes at import. The plotting functions here call it themselves
+when matplotlib still has its default fonts, so a figure drawn without
+``dl.setup()`` shows Hangul too; a font you chose is left alone.
 """
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as onp
@@ -123,6 +126,11 @@ def use_korean_font():
     fallback. Math symbols use DejaVu Sans. SVG text is drawn as paths, so
     figures look the same on machines without the font.
 
+    ``dl.setup()`` calls it, and so do :func:`plot_lines`,
+    :func:`plot_function`, :func:`show_images` and :func:`plot_history` when
+    matplotlib still has its default fonts; call it yourself before drawing
+    Korean text with matplotlib directly.
+
     Returns
     -------
     str
@@ -166,6 +174,26 @@ def use_korean_font():
     mpl.rcParams["mathtext.tt"] = "DejaVu Sans Mono"
     mpl.rcParams["svg.fonttype"] = "path"
     return KOREAN_FAMILY
+
+
+def _ensure_korean_font():
+    """Call :func:`use_korean_font` if matplotlib still has its default fonts.
+
+    Cheap once done: the fonts are then no longer the defaults. A user who
+    chose fonts (``font.family`` or ``font.sans-serif``, in code or in a
+    matplotlibrc) keeps them. Without a Korean font file this warns instead
+    of failing the plot.
+    """
+    import matplotlib as mpl
+
+    if any(list(mpl.rcParams[key]) != list(mpl.rcParamsDefault[key])
+           for key in ("font.family", "font.sans-serif")):
+        return
+    try:
+        use_korean_font()
+    except RuntimeError as err:
+        # Keep the plot; say that Hangul will show as boxes.
+        warnings.warn(f"Korean labels will show as boxes: {err}", RuntimeWarning, stacklevel=3)
 
 
 def _axes(ax, figsize):
@@ -220,6 +248,7 @@ def plot_lines(x, ys, labels=None, xlabel=None, ylabel=None, title=None, xlim=No
     if labels is not None and len(labels) != len(ys):
         raise ValueError(f"Expected {len(ys)} `labels`, one per curve, got {len(labels)}.")
     styles = styles or ["-", "--", "-.", ":", "-", "--"]
+    _ensure_korean_font()
     ax = _axes(ax, figsize)
     for i, y in enumerate(ys):
         ax.plot(x, y, styles[i % len(styles)], label=None if labels is None else labels[i])
@@ -332,6 +361,7 @@ def show_images(images, nrows, ncols, titles=None, scale=1.5):
     n = min(len(imgs), nrows * ncols)
     if titles is not None and len(titles) < n:
         raise ValueError(f"Expected at least {n} `titles`, got {len(titles)}.")
+    _ensure_korean_font()
     _, axes = plt.subplots(nrows, ncols, figsize=(ncols * scale, nrows * scale), squeeze=False)
     axes = axes.ravel()
     for i, ax in enumerate(axes):
@@ -377,6 +407,7 @@ def plot_history(history, metrics=None, figsize=(6.5, 3)):
     loss_keys = [k for k in keys if k.endswith("loss")]
     other_keys = [k for k in keys if not k.endswith("loss")]
     panels = [p for p in (loss_keys, other_keys) if p]
+    _ensure_korean_font()
     fig, axes = plt.subplots(1, len(panels), figsize=figsize, squeeze=False)
     for ax, panel in zip(axes[0], panels):
         for key in panel:

@@ -6,7 +6,7 @@ row per layer and prints it with :func:`format_summary`, so both frameworks
 print the same table. The table follows Keras's ``Model.summary()``: one row
 per layer, then the total, trainable and non-trainable parameter counts.
 """
-__all__ = ["check_input_shape", "format_summary", "unknown_shape_error"]
+__all__ = ["check_input_shape", "format_summary", "note_failed_pass", "unknown_shape_error"]
 
 
 def check_input_shape(input_shape):
@@ -21,6 +21,14 @@ def check_input_shape(input_shape):
     Traceback (most recent call last):
     ...
     ValueError: Expected `input_shape` as a tuple of positive ints ...; got (0, 3).
+
+    A shape without the batch axis is refused (it would build the first layer
+    for inputs of width 1):
+
+    >>> check_input_shape((3,))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `input_shape` with the batch axis first, such as (1, 3) ...; got (3,). ...
     """
     if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
@@ -29,7 +37,34 @@ def check_input_shape(input_shape):
             "Expected `input_shape` as a tuple of positive ints with the batch axis first, "
             f"e.g. (1, 1, 28, 28); got {input_shape!r}."
         )
-    return tuple(input_shape)
+    input_shape = tuple(input_shape)
+    if len(input_shape) == 1:
+        raise ValueError(
+            "Expected `input_shape` with the batch axis first, such as (1, 3) for one "
+            f"example of 3 features or (1, 1, 28, 28) for one image; got {input_shape!r}. "
+            f"Add the batch axis: {(1,) + input_shape!r}."
+        )
+    return input_shape
+
+
+def note_failed_pass(error, input_shape):
+    """Add to ``error`` (raised by the network) a note on what ``summary`` ran and that the net is unchanged.
+
+    Examples
+    --------
+    >>> from dlbook.summaries import note_failed_pass
+    >>> error = note_failed_pass(RuntimeError("kernel size exceeds the input"), (1, 1, 4, 4))
+    >>> print(error.__notes__[0])  # doctest: +NORMALIZE_WHITESPACE
+    `summary` ran `net` on zeros of `input_shape` (1, 1, 4, 4) and `net` raised the
+    error above; `net` was left as it was. Pass the shape of one real batch, batch
+    axis first, e.g. `X[:1].shape`.
+    """
+    error.add_note(
+        f"`summary` ran `net` on zeros of `input_shape` {tuple(input_shape)!r} and `net` "
+        "raised the error above; `net` was left as it was. Pass the shape of one real "
+        "batch, batch axis first, e.g. `X[:1].shape`."
+    )
+    return error
 
 
 def unknown_shape_error(name, shape):

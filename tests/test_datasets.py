@@ -4,6 +4,7 @@ layer's loaders over them (dlbook.mxnet.datasets, dlbook.torch.datasets)."""
 import functools
 import gzip
 import http.server
+import re
 import threading
 from pathlib import Path
 
@@ -147,20 +148,54 @@ def test_search_order_data_dir_then_env_then_debian_then_cache(monkeypatch, tmp_
     _copy_of_real_files(env_root / "fashion-mnist")
     cache = tmp_path / "cache"
     _copy_of_real_files(cache / "fashion-mnist")
-    incomplete = tmp_path / "incomplete"
-    incomplete.mkdir()
-    (incomplete / FILES[0]).symlink_to(DEBIAN_DIR / FILES[0])
 
     assert find(mine, False, cache) == mine  # data_dir wins over Debian's copy
-    assert find(incomplete, False, cache) == DEBIAN_DIR  # three files missing: next place
     monkeypatch.setenv("DLBOOK_DATA", str(env_root))
     assert find(None, False, cache) == env_root / "fashion-mnist"
     assert find(mine, False, cache) == mine
-    assert find(incomplete, False, cache) == env_root / "fashion-mnist"
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))  # a data root without fashion-mnist/
+    assert find(None, False, cache) == DEBIAN_DIR
     monkeypatch.delenv("DLBOOK_DATA")
     assert find(None, False, cache) == DEBIAN_DIR
     monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "no-debian"))
     assert find(None, False, cache) == cache / "fashion-mnist"
+
+
+@pytest.mark.parametrize("folder", ["missing", "incomplete", "a-file", "empty"])
+def test_a_data_dir_without_the_files_is_refused_not_passed_over(dl, tmp_path, folder):
+    """Debian's copy (a later source) is there, yet a wrong `data_dir` raises, naming what lacks."""
+    path = tmp_path / folder
+    if folder == "incomplete":
+        path.mkdir()
+        (path / FILES[0]).symlink_to(DEBIAN_DIR / FILES[0])
+    elif folder == "a-file":
+        path.write_text("not a folder")
+    elif folder == "empty":
+        path.mkdir()
+    what = {"missing": "which does not exist", "a-file": "which is not a folder",
+            "incomplete": "which lacks " + ", ".join(FILES[1:]),
+            "empty": "which lacks " + ", ".join(FILES)}[folder]
+    pattern = (r"`data_dir` names the folder " + re.escape(str(path)) + ", " + re.escape(what)
+               + r".*Fix: put the four official")
+    with pytest.raises(FileNotFoundError, match=pattern):
+        dl.load_fashion_mnist(data_dir=path, download=False)
+    with pytest.raises(FileNotFoundError, match=pattern):
+        fashion_mnist_arrays(data_dir=str(path))  # with downloads allowed, too
+
+
+def test_a_dlbook_data_folder_that_is_missing_or_incomplete_is_refused(dl, monkeypatch, tmp_path):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "typo"))
+    with pytest.raises(FileNotFoundError, match=r"\$DLBOOK_DATA names the folder "
+                       + re.escape(str(tmp_path / "typo")) + r", which does not exist\. "
+                       r"Fix: set \$DLBOOK_DATA to a folder whose fashion-mnist"):
+        dl.load_fashion_mnist(download=False)
+    partial = tmp_path / "data" / "fashion-mnist"
+    _copy_of_real_files(partial)
+    (partial / "t10k-labels-idx1-ubyte.gz").unlink()
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "data"))
+    with pytest.raises(FileNotFoundError, match=r"\$DLBOOK_DATA names the folder "
+                       + re.escape(str(partial)) + r", which lacks t10k-labels-idx1-ubyte\.gz "):
+        dl.load_fashion_mnist(download=False)
 
 
 def test_corrupted_copy_in_data_dir_raises_a_checksum_error(tmp_path):
@@ -184,12 +219,12 @@ def test_bad_idx_files_raise_clear_errors(tmp_path):
 
 
 def test_missing_fashion_mnist_names_every_place_tried(no_local_copy, monkeypatch, tmp_path):
+    (tmp_path / "env").mkdir()  # a data root without a fashion-mnist folder
     monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "env"))
     with pytest.raises(FileNotFoundError) as info:
-        fashion_mnist_arrays(data_dir=tmp_path / "mine", download=False)
+        fashion_mnist_arrays(download=False)
     message = str(info.value)
-    for place in (f"`data_dir` ({tmp_path / 'mine'})",
-                  f"$DLBOOK_DATA ({tmp_path / 'env' / 'fashion-mnist'})",
+    for place in (f"$DLBOOK_DATA ({tmp_path / 'env' / 'fashion-mnist'})",
                   f"Debian's dataset-fashion-mnist ({tmp_path / 'no-debian'})",
                   f"the download cache ({no_local_copy / 'fashion-mnist'})",
                   "a download (disabled: download=False)"):

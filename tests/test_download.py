@@ -258,9 +258,10 @@ def test_fashion_mnist_replaces_a_damaged_cached_file(fashion_server, tmp_path):
 def test_fashion_mnist_offline_names_every_place_tried(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "FASHION_MNIST_URL", "http://127.0.0.1:9/")
     monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST_DIR", str(tmp_path / "no-debian"))
-    monkeypatch.delenv("DLBOOK_DATA", raising=False)
+    (tmp_path / "data").mkdir()  # a data root without a fashion-mnist folder
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "data"))
     with pytest.raises(FileNotFoundError) as info:
-        datasets.fashion_mnist_arrays(data_dir=tmp_path / "mine", cache_dir=tmp_path / "cache")
+        datasets.fashion_mnist_arrays(cache_dir=tmp_path / "cache")
     message = str(info.value)
-    for place in ("`data_dir`", "dataset-fashion-mnist", "download cache", "a download from"):
+    for place in ("$DLBOOK_DATA", "dataset-fashion-mnist", "download cache", "a download from"):
         assert place in message, message

@@ -92,6 +92,29 @@ def _py(code):
 
 
 # ------------------------------------------------------------- launcher logic
+def test_python_m_dlbook_launch_prints_help_without_a_runpy_warning():
+    """`import dlbook` must not import `dlbook.launch`, or runpy warns before running it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-m", "dlbook.launch",
+                           "--help"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: dlbook launch") and proc.stderr == "", proc.stderr
+    check = ("import sys, dlbook; lazy = 'dlbook.launch' not in sys.modules; "
+             "print(lazy, dlbook.launch.main.__module__)")
+    proc = subprocess.run([sys.executable, "-W", "error", "-c", check], capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.stdout.split() == ["True", "dlbook.launch"], proc.stderr
+
+
+def test_the_dlbook_console_script_runs_the_launcher():
+    script = Path(sys.executable).with_name("dlbook")
+    assert script.is_file(), "the `dlbook` console script of pyproject.toml is not installed"
+    proc = subprocess.run([str(script), "launch", "--help"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: dlbook launch"), proc.stderr
+    assert "RuntimeWarning" not in proc.stderr
+
+
 def test_output_is_labelled_and_success_returns_zero(tag, fake_python):
     status, out, err, _ = _run(
         _py("import os; print('hello from', os.environ['DMLC_ROLE'], "

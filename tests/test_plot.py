@@ -60,6 +60,79 @@ def test_use_korean_font_without_a_font_file(monkeypatch):
     assert mpl.rcParams["font.family"] == family  # nothing changed
 
 
+_FRESH_FIGURE = """
+import json, sys, warnings
+import matplotlib
+matplotlib.use("Agg")
+import numpy as onp
+from fontTools.ttLib import TTFont
+from matplotlib import font_manager
+import dlbook
+
+draw = {
+    "plot_lines": lambda: dlbook.plot_lines(onp.arange(3), [onp.arange(3)], labels=["직선"],
+                                            xlabel="입력 (input) x", title="한글 제목").figure,
+    "plot_function": lambda: dlbook.plot_function(lambda z: z * z, onp.linspace(-1, 1, 5),
+                                                  name="제곱", xlabel="입력").figure,
+    "show_images": lambda: dlbook.show_images(onp.zeros((1, 4, 4)), 1, 1, titles=["첫째"])[0].figure,
+    "plot_history": lambda: dlbook.plot_history({"loss": [1.0, -0.5], "accuracy": [0.5, 0.7]}),
+}[sys.argv[1]]
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    fig = draw()
+    fig.canvas.draw()
+hangul = [t for t in fig.findobj(matplotlib.text.Text)
+          if any("\\uac00" <= c <= "\\ud7a3" for c in t.get_text())]
+files = {font_manager.findfont(t.get_fontproperties(), fallback_to_default=False) for t in hangul}
+print(json.dumps({
+    "hangul_texts": len(hangul),
+    "fonts_with_hangul": [ord("한") in TTFont(f).getBestCmap() for f in sorted(files)],
+    "glyph_warnings": [str(w.message) for w in caught if "Glyph" in str(w.message)],
+    "family": list(matplotlib.rcParams["font.family"]),
+}))
+"""
+
+
+@pytest.mark.parametrize("function", ["plot_lines", "plot_function", "show_images", "plot_history"])
+def test_a_figure_without_setup_draws_hangul_with_a_korean_font(function, tmp_path):
+    """In a fresh process that never called `setup` or `use_korean_font`."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    env["MPLCONFIGDIR"] = str(tmp_path / "mpl")  # no matplotlibrc of the user
+    proc = subprocess.run([sys.executable, "-c", _FRESH_FIGURE, function], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["hangul_texts"] >= 1
+    assert report["fonts_with_hangul"] and all(report["fonts_with_hangul"]), report
+    assert report["glyph_warnings"] == []
+    assert report["family"][0] == plot.KOREAN_FAMILY
+
+
+def test_plotting_keeps_fonts_the_user_chose():
+    mpl.rcParams["font.family"] = ["serif"]
+    plot_lines([0, 1], [0, 1], xlabel="x")
+    assert mpl.rcParams["font.family"] == ["serif"]
+    mpl.rcParams["font.family"] = ["sans-serif"]
+    mpl.rcParams["font.sans-serif"] = ["DejaVu Sans"]
+    with pytest.warns(UserWarning, match=r"Glyph .* missing from font\(s\) DejaVu Sans"):
+        plot_history({"loss": [1.0, 0.5]})  # its Korean axis labels, in the chosen font
+    assert mpl.rcParams["font.family"] == ["sans-serif"]
+
+
+def test_plotting_without_a_korean_font_warns_and_still_draws(monkeypatch):
+    mpl.rcdefaults()
+    monkeypatch.setattr(plot, "_font_files", lambda: [])
+    with pytest.warns(RuntimeWarning, match=r"Korean labels will show as boxes: No Korean font "
+                                            r"found\. Install one"):
+        ax = plot_lines([0, 1], [0, 1], xlabel="입력")
+    assert ax.get_xlabel() == "입력"
+
+
 # --------------------------------------------------------------- plot_lines
 def test_plot_lines_draws_each_curve_with_labels():
     use_korean_font()

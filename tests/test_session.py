@@ -111,7 +111,8 @@ def test_importing_the_core_imports_no_framework():
     import subprocess
 
     code = ("import sys, dlbook, dlbook.data, dlbook.datasets, dlbook.meters, dlbook.results, "
-            "dlbook.seeding, dlbook.session, dlbook.summaries, dlbook.derivatives, dlbook.plot; "
+            "dlbook.seeding, dlbook.session, dlbook.summaries, dlbook.derivatives, dlbook.plot, "
+            "dlbook.devices; "
             "print(sorted({'mxnet', 'torch'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

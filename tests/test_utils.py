@@ -144,6 +144,72 @@ def test_torch_devices_with_two_gpus_and_with_none(monkeypatch):
     assert try_gpu() == torch.device("cpu") and try_all_gpus() == [torch.device("cpu")]
 
 
+def _gpu(dl, i):
+    return mx.gpu(i) if dl.FRAMEWORK == "mxnet" else torch.device(f"cuda:{i}")
+
+
+_NO_GPU = (r"Expected `device` to be a device of this machine, got (gpu\(0\)|cuda:0): "
+           r"(MXNet|PyTorch) sees no GPU here \(a CPU-only build of \2, or a machine without "
+           r"a GPU\)\. Use `dl\.try_gpu\(\)`, which falls back to the CPU when there is no GPU, "
+           r"or `device=None` for the CPU\.")
+
+_TAKES_A_DEVICE = {  # everything that accepts `device`, given a GPU
+    "ArrayLoader": lambda dl, d: dl.ArrayLoader(onp.ones((4, 3)), onp.arange(4), batch_size=2,
+                                                device=d),
+    "load_array": lambda dl, d: dl.load_array((onp.ones((4, 3)),), 2, device=d),
+    "load_sklearn": lambda dl, d: dl.load_sklearn("iris", device=d),
+    "Trainer": lambda dl, d: dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy",
+                                        device=d),
+    "Trainer(list)": lambda dl, d: dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy",
+                                              device=[d]),
+    "summary": lambda dl, d: dl.summary(_unbuilt(dl.mlp(hidden=4, num_outputs=2), dl), (1, 3),
+                                        device=d),
+}
+
+
+@pytest.mark.parametrize("takes", sorted(_TAKES_A_DEVICE))
+def test_a_gpu_the_machine_lacks_is_refused_up_front_in_both_layers(dl, monkeypatch, takes):
+    """As on a CPU-only build: the same message, naming the fallback, before any work."""
+    monkeypatch.setattr(dl.devices, "num_gpus", lambda: 0)
+    with pytest.raises(ValueError, match=_NO_GPU):
+        _TAKES_A_DEVICE[takes](dl, _gpu(dl, 0))
+
+
+def test_check_device_counts_the_gpus_there_are(dl, monkeypatch):
+    monkeypatch.setattr(dl.devices, "num_gpus", lambda: 2)
+    assert dl.devices.check_device(_gpu(dl, 1)) == _gpu(dl, 1)
+    with pytest.raises(ValueError, match=r"got (gpu\(2\)|cuda:2): (MXNet|PyTorch) sees 2 GPUs "
+                                         r"here, numbered 0 to 1\. Use `dl\.try_gpu\(\)`"):
+        dl.devices.check_device(_gpu(dl, 2))
+    cpu = mx.cpu() if dl.FRAMEWORK == "mxnet" else torch.device("cpu")
+    assert dl.devices.check_device(cpu) == cpu
+    assert dl.ArrayLoader(onp.ones((2, 1)), batch_size=1, device=cpu).device == cpu
+
+
+def test_the_real_machine_check_agrees_with_num_gpus(dl):
+    """No stand-in: a GPU is refused exactly when the framework sees none."""
+    if dl.num_gpus():
+        assert dl.devices.check_device(_gpu(dl, 0)) == _gpu(dl, 0)
+    else:
+        with pytest.raises(ValueError, match=_NO_GPU):
+            dl.devices.check_device(_gpu(dl, 0))
+
+
+def test_torch_check_device_accepts_strings_and_refuses_unknown_ones():
+    assert torch_devices.check_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"`device` as a device such as 'cpu' or 'cuda:0' "
+                                         r"\(or dl.try_gpu\(\)\), got 'gpu'"):
+        torch_devices.check_device("gpu")
+    with pytest.raises(TypeError, match=r"`device` as a torch.device or a string .* got 0 \(int\)"):
+        torch_devices.check_device(0)
+
+
+def test_mxnet_check_device_refuses_what_is_not_a_context():
+    with pytest.raises(TypeError, match=r"`device` as an mxnet Context such as mx.cpu\(\) .* "
+                                        r"got 'gpu' \(str\)"):
+        mx_devices.check_device("gpu")
+
+
 # ------------------------------------------------------ count_parameters
 def test_count_parameters_with_known_shapes():
     assert count_parameters(gluon.nn.Dense(3, in_units=4)) == 15
@@ -297,6 +363,56 @@ def test_summary_keeps_a_trained_network_hybridized(blobs):
     onp.testing.assert_allclose(_as_numpy(trainer.predict(X)), before, rtol=1e-6)
     trainer.fit((X, y), batch_size=10, verbose=False)
     assert len(trainer.history) == 2
+
+
+def _unbuilt(net, dl):
+    """``net`` as a user has it before the first batch: Gluon-initialized (deferred), or lazy."""
+    if dl.FRAMEWORK == "mxnet":
+        net.initialize()
+    return net
+
+
+def test_summary_without_the_batch_axis_says_so_and_leaves_the_net_unbuilt(dl, blobs):
+    X, y = blobs  # 4 features
+    net = _unbuilt(dl.mlp(hidden=4, num_outputs=3), dl)
+    with pytest.raises(ValueError, match=r"`input_shape` with the batch axis first, such as "
+                       r"\(1, 3\) .*; got \(4,\)\. Add the batch axis: \(1, 4\)\."):
+        dl.summary(net, (4,))
+    with pytest.raises(RuntimeError, match=r"shape of parameter .* is not known yet"):
+        dl.count_parameters(net)  # nothing was built
+    trainer = dl.Trainer(net, "cross_entropy", metrics=["accuracy"])
+    trainer.fit((X, y), batch_size=10, verbose=False)
+    assert dl.count_parameters(net) == (4 * 4 + 4) + (4 * 3 + 3)
+
+
+def test_a_successful_summary_builds_the_net_for_the_width_it_was_given(dl, blobs):
+    X, y = blobs
+    net = _unbuilt(dl.mlp(hidden=4, num_outputs=3), dl)
+    assert _totals(dl.summary(net, (1, 4)))["Total"] == (4 * 4 + 4) + (4 * 3 + 3)
+    trainer = dl.Trainer(net, "cross_entropy", metrics=["accuracy"])
+    trainer.fit((X, y), batch_size=10, verbose=False)
+    assert len(trainer.history) == 1 and dl.count_parameters(net) == 35
+
+
+def test_a_failed_summary_pass_leaves_the_net_as_it_was(dl, capsys):
+    net = _unbuilt(dl.lenet(), dl)
+    # 3 channels would build the first convolution for colour images; 4x4 pixels are too
+    # few for the second one, so the pass fails half-way through the network.
+    with pytest.raises(Exception) as failure:
+        dl.summary(net, (1, 3, 4, 4))
+    assert any("`net` was left as it was" in note and "(1, 3, 4, 4)" in note
+               for note in getattr(failure.value, "__notes__", [])), failure.value
+    with pytest.raises(RuntimeError, match=r"shape of parameter .* is not known yet"):
+        dl.count_parameters(net)
+    capsys.readouterr()
+    # The real images have one channel: the net builds and trains for them.
+    rows = _rows(dl.summary(net, (1, 1, 28, 28)))
+    assert rows[0][2] == 6 * 1 * 5 * 5 + 6 and dl.count_parameters(net) == 61706
+    images = onp.random.default_rng(0).random((8, 1, 28, 28), dtype="float32")
+    labels = onp.arange(8) % 10
+    trainer = dl.Trainer(net, "cross_entropy")
+    history = trainer.fit((images, labels), batch_size=4, verbose=False)
+    assert onp.isfinite(history.history["loss"][0])
 
 
 # -------------------------------------------------------------- derivative

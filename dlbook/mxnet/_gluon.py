@@ -9,7 +9,7 @@ import functools
 import mxnet as mx
 
 __all__ = ["always_np", "has_value", "value_of", "is_initialized", "give_shape",
-           "params_by_path", "local_updater"]
+           "params_by_path", "local_updater", "build_state", "restore_build_state"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -62,3 +62,22 @@ def params_by_path(block):
 def local_updater(gluon_trainer):
     """The updater of a ``gluon.Trainer`` that updates on this process, or None (kvstore updates)."""
     return gluon_trainer._updaters[0] if gluon_trainer._updaters else None
+
+
+_BUILD_STATE = ("_shape", "_deferred_init", "_ctx_list", "_ctx_map", "_data", "_grad")
+
+
+def build_state(params):
+    """What a first forward pass changes in the not-yet-built ``params``, to undo it.
+
+    Deferred initialization fills in a parameter's shape, arrays and devices;
+    :func:`restore_build_state` puts them back as they were.
+    """
+    return [(p, {k: getattr(p, k) for k in _BUILD_STATE}) for p in params if not has_value(p)]
+
+
+def restore_build_state(state):
+    """Undo what a forward pass built in the parameters saved by :func:`build_state`."""
+    for param, attrs in state:
+        for key, value in attrs.items():
+            setattr(param, key, value)

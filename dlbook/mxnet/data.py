@@ -8,6 +8,7 @@ NumPy work and come from :mod:`dlbook.data`.
 import mxnet as mx
 
 from ..data import BaseArrayLoader, one_hot, scale, train_val_split
+from .devices import check_device
 
 __all__ = ["ArrayLoader", "load_array", "train_val_split", "scale", "one_hot"]
 
@@ -33,7 +34,8 @@ class ArrayLoader(BaseArrayLoader):
     drop_last : bool, default False
         Drop the last, smaller batch.
     device : mxnet.Context, optional
-        Where the arrays live (default: the CPU).
+        Where the arrays live (default: the CPU). A GPU that MXNet does not
+        see is refused (:func:`dlbook.mxnet.devices.check_device`).
 
     See Also
     --------
@@ -58,6 +60,9 @@ class ArrayLoader(BaseArrayLoader):
 
     def _default_device(self):
         return mx.cpu()
+
+    def _check_device(self, device):
+        return check_device(device)
 
     def _host(self, value):
         return value.asnumpy() if hasattr(value, "asnumpy") else value

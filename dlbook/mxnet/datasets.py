@@ -41,7 +41,8 @@ def load_fashion_mnist(batch_size=256, flatten=False, data_dir=None, download=Tr
     flatten : bool, default False
         Images as vectors of 784 values instead of ``(1, 28, 28)``.
     data_dir : str or Path, optional
-        A folder holding the four official ``*-ubyte.gz`` files.
+        A folder holding the four official ``*-ubyte.gz`` files; the only
+        place looked at when given.
     download : bool, default True
         Allow a download when no local copy exists.
     cache_dir : str or Path, optional
@@ -63,7 +64,8 @@ def load_fashion_mnist(batch_size=256, flatten=False, data_dir=None, download=Tr
     Raises
     ------
     FileNotFoundError
-        If no source works; the message lists every place tried.
+        If ``data_dir`` or ``$DLBOOK_DATA`` names a folder without the files, or
+        if no source works; the message names the folder or every place tried.
 
     Examples
     --------

@@ -1,9 +1,10 @@
 """MXNet devices: how many GPUs there are, and one or all of them with the CPU as fallback."""
 import mxnet as mx
 
-from .._checks import check_int
+from .._checks import check_int, describe
+from ..devices import unavailable_device_error
 
-__all__ = ["num_gpus", "try_gpu", "try_all_gpus"]
+__all__ = ["num_gpus", "try_gpu", "try_all_gpus", "check_device"]
 
 
 def num_gpus():
@@ -46,3 +47,50 @@ def try_all_gpus():
     """
     n = num_gpus()
     return [mx.gpu(i) for i in range(n)] if n else [mx.cpu()]
+
+
+def check_device(device, name="device"):
+    """Return ``device`` if MXNet can use it here; raise a clear error otherwise.
+
+    Every dlbook function that takes a ``device`` checks it here, before any
+    work, so ``mx.gpu(0)`` on a CPU-only build of MXNet (or a machine without
+    that GPU) is refused with a message that names the fallback, instead of a
+    ``MXNetError`` deep inside the first operation.
+
+    Parameters
+    ----------
+    device : mxnet.Context
+    name : str, default 'device'
+        The argument's name, for the message.
+
+    Returns
+    -------
+    mxnet.Context
+
+    Raises
+    ------
+    TypeError
+        If ``device`` is not an ``mxnet.Context``.
+    ValueError
+        If it is a GPU that MXNet does not see.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from dlbook.mxnet.devices import check_device
+    >>> check_device(mx.cpu())
+    cpu(0)
+    >>> try:
+    ...     check_device(mx.gpu(99))
+    ... except ValueError as err:
+    ...     print(str(err)[:61])
+    Expected `device` to be a device of this machine, got gpu(99)
+    """
+    if not isinstance(device, mx.Context):
+        raise TypeError(
+            f"Expected `{name}` as an mxnet Context such as mx.cpu() or mx.gpu(0) "
+            f"(or dl.try_gpu()), got {describe(device)}."
+        )
+    if device.device_type == "gpu" and device.device_id >= num_gpus():
+        raise unavailable_device_error(device, "MXNet", num_gpus(), name)
+    return device

@@ -33,6 +33,7 @@ from ..distributed import (
     missing_variables,
     shard_indices,
 )
+from .devices import check_device
 
 __all__ = [
     "KVSTORE_TYPES",
@@ -286,12 +287,12 @@ def _device_list(device):
     if device is None:
         return None
     if isinstance(device, mx.Context):
-        return [device]
+        return [check_device(device)]  # a GPU this machine lacks: a clear error, named fallback
     if isinstance(device, (list, tuple)) and device and all(isinstance(d, mx.Context)
                                                             for d in device):
         if len(set(map(str, device))) != len(device):
             raise ValueError(f"Expected different devices in `device`, got {list(device)}.")
-        return list(device)
+        return [check_device(d) for d in device]
     raise TypeError(
         "Expected `device` as an mxnet Context or a non-empty list of them, e.g. "
         f"mx.cpu() or [mx.gpu(0), mx.gpu(1)], got {describe(device)}."

@@ -9,8 +9,9 @@ import numpy as onp
 from mxnet import gluon
 
 from .._checks import describe
-from ..summaries import check_input_shape, format_summary, unknown_shape_error
-from ._gluon import value_of
+from ..summaries import check_input_shape, format_summary, note_failed_pass, unknown_shape_error
+from ._gluon import build_state, is_initialized, restore_build_state, value_of
+from .devices import check_device
 
 __all__ = ["count_parameters", "summary"]
 
@@ -73,14 +74,18 @@ def summary(net, input_shape, device=None):
     """Print a layer-by-layer table of output shapes and parameter counts.
 
     The table ends with the total and the trainable number of parameters. The
-    network is run once on zeros of ``input_shape`` to infer shapes.
+    network is run once on zeros of ``input_shape`` to infer shapes: like a
+    first batch, this completes deferred initialization with the input width of
+    ``input_shape``. If that pass fails, the error says so and ``net`` is left
+    as it was (no parameter keeps a shape from the failed pass).
 
     Parameters
     ----------
     net : mxnet.gluon.Block
         An initialized network.
     input_shape : tuple of int
-        Shape of one input batch, batch axis first, e.g. ``(1, 1, 28, 28)``.
+        Shape of one input batch, batch axis first, e.g. ``(1, 1, 28, 28)``
+        or ``(1, 3)`` (``(3,)`` lacks the batch axis and is refused).
     device : mxnet.Context, optional
         Where to run the forward pass (default: the CPU).
 
@@ -88,6 +93,13 @@ def summary(net, input_shape, device=None):
     -------
     str
         The printed table.
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` is not a shape with the batch axis first.
+    RuntimeError
+        If ``net`` has parameters that were never initialized.
 
     Examples
     --------
@@ -108,7 +120,7 @@ def summary(net, input_shape, device=None):
     """
     _check_block(net)
     input_shape = check_input_shape(input_shape)
-    device = device or mx.cpu()
+    device = mx.cpu() if device is None else check_device(device)
     leaves, paths = [], {}
 
     def collect(block, path):
@@ -126,8 +138,14 @@ def summary(net, input_shape, device=None):
         if hasattr(out, "shape"):  # skip the symbolic pass of deferred init
             shapes[id(blk)] = tuple(out.shape)
 
+    params = list(net.collect_params().values())
+    if not all(is_initialized(p) for p in params):
+        raise RuntimeError(
+            "`net` has uninitialized parameters. Call `net.initialize()` before `summary`."
+        )
     collect(net, "")
     shapes = {}
+    unbuilt = build_state(params)  # to undo a failed pass's deferred initialization
     handles = [leaf.register_forward_hook(record) for leaf in leaves]
     was_active = getattr(net, "_active", False)
     flags = dict(getattr(net, "_flags", {}))
@@ -138,13 +156,9 @@ def summary(net, input_shape, device=None):
             x = mx.np.zeros(tuple(input_shape), ctx=device)
             try:
                 net(x)
-            except RuntimeError as err:
-                if "initialize" in str(err).lower():
-                    raise RuntimeError(
-                        "`net` has uninitialized parameters. Call `net.initialize()` "
-                        "before `summary`."
-                    ) from err
-                raise
+            except Exception as err:
+                restore_build_state(unbuilt)
+                raise note_failed_pass(err, input_shape)
     finally:
         for handle in handles:
             handle.detach()

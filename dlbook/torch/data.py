@@ -9,6 +9,7 @@ import numpy as onp
 import torch
 
 from ..data import BaseArrayLoader, one_hot, scale, train_val_split
+from .devices import check_device
 
 __all__ = ["ArrayLoader", "load_array", "train_val_split", "scale", "one_hot"]
 
@@ -54,7 +55,8 @@ class ArrayLoader(BaseArrayLoader):
     drop_last : bool, default False
         Drop the last, smaller batch.
     device : torch.device or str, optional
-        Where the tensors live (default: the CPU).
+        Where the tensors live (default: the CPU). A GPU that PyTorch does not
+        see is refused (:func:`dlbook.torch.devices.check_device`).
 
     See Also
     --------
@@ -79,15 +81,11 @@ class ArrayLoader(BaseArrayLoader):
 
     int_dtype = "int64"
 
-    def __init__(self, X, y=None, batch_size=32, shuffle=False, seed=None,
-                 drop_last=False, device=None):
-        if device is not None and not isinstance(device, torch.device):
-            device = torch.device(device)
-        super().__init__(X, y, batch_size=batch_size, shuffle=shuffle, seed=seed,
-                         drop_last=drop_last, device=device)
-
     def _default_device(self):
         return torch.device("cpu")
+
+    def _check_device(self, device):
+        return check_device(device)
 
     def _host(self, value):
         return to_host(value)

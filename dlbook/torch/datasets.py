@@ -60,7 +60,8 @@ def load_fashion_mnist(batch_size=256, flatten=False, data_dir=None, download=Tr
     Raises
     ------
     FileNotFoundError
-        If no source works; the message lists every place tried.
+        If ``data_dir`` or ``$DLBOOK_DATA`` names a folder without the files, or
+        if no source works; the message names the folder or every place tried.
 
     Examples
     --------

@@ -1,9 +1,10 @@
 """PyTorch devices: how many GPUs there are, and one or all of them with the CPU as fallback."""
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, describe
+from ..devices import unavailable_device_error
 
-__all__ = ["num_gpus", "try_gpu", "try_all_gpus"]
+__all__ = ["num_gpus", "try_gpu", "try_all_gpus", "check_device"]
 
 
 def num_gpus():
@@ -43,3 +44,58 @@ def try_all_gpus():
     """
     n = num_gpus()
     return [torch.device(f"cuda:{i}") for i in range(n)] if n else [torch.device("cpu")]
+
+
+def check_device(device, name="device"):
+    """Return ``device`` as a ``torch.device`` if PyTorch can use it here; raise a clear error otherwise.
+
+    Every dlbook function that takes a ``device`` checks it here, before any
+    work, so ``"cuda"`` on a machine (or a build of PyTorch) without CUDA is
+    refused with a message that names the fallback, instead of an error deep
+    inside the first operation.
+
+    Parameters
+    ----------
+    device : torch.device or str
+        E.g. ``torch.device("cpu")``, ``"cuda"`` or ``"cuda:1"``.
+    name : str, default 'device'
+        The argument's name, for the message.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    TypeError
+        If ``device`` is neither a ``torch.device`` nor a string.
+    ValueError
+        If it names no device type PyTorch knows, or a GPU that PyTorch does not see.
+
+    Examples
+    --------
+    >>> from dlbook.torch.devices import check_device
+    >>> check_device("cpu")
+    device(type='cpu')
+    >>> try:
+    ...     check_device("cuda:99")
+    ... except ValueError as err:
+    ...     print(str(err)[:61])
+    Expected `device` to be a device of this machine, got cuda:99
+    """
+    if isinstance(device, str):
+        try:
+            device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(
+                f"Expected `{name}` as a device such as 'cpu' or 'cuda:0' (or dl.try_gpu()), "
+                f"got {device!r}."
+            ) from err
+    if not isinstance(device, torch.device):
+        raise TypeError(
+            f"Expected `{name}` as a torch.device or a string such as 'cpu' or 'cuda:0' "
+            f"(or dl.try_gpu()), got {describe(device)}."
+        )
+    if device.type == "cuda" and (device.index or 0) >= num_gpus():
+        raise unavailable_device_error(device, "PyTorch", num_gpus(), name)
+    return device

@@ -7,11 +7,14 @@ floating-point buffers); integer buffers such as ``num_batches_tracked`` are
 not counted. The book introduces ``summary`` with LeNet in the chapter on
 convolutional networks.
 """
+import copy
+
 import torch
 from torch.nn.parameter import is_lazy
 
 from .._checks import describe
-from ..summaries import check_input_shape, format_summary, unknown_shape_error
+from ..summaries import check_input_shape, format_summary, note_failed_pass, unknown_shape_error
+from .devices import check_device
 
 __all__ = ["count_parameters", "summary"]
 
@@ -88,6 +91,22 @@ def _leaves(net):
     return found
 
 
+def _is_lazy_net(net):
+    return any(is_lazy(t) for t in (*net.parameters(), *net.buffers()))
+
+
+def _trial_pass(net, x):
+    """Run a copy of the lazy ``net`` on ``x``, leaving ``net`` and the random state untouched.
+
+    A failed pass of ``net`` itself would leave some lazy layers built with the
+    wrong width; on the copy it changes nothing, and the random state is put
+    back so that ``net`` is later built with the same draws as without it.
+    """
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        copy.deepcopy(net)(x)
+
+
 def _default_device(net):
     for tensor in (*net.parameters(), *net.buffers()):
         return tensor.device
@@ -98,15 +117,18 @@ def summary(net, input_shape, device=None):
     """Print a layer-by-layer table of output shapes and parameter counts.
 
     The table ends with the total and the trainable number of parameters. The
-    network is run once on zeros of ``input_shape`` to infer shapes (and to
-    materialize lazy layers), in evaluation mode and without gradients; each
-    module's training mode is restored afterwards.
+    network is run once on zeros of ``input_shape`` to infer shapes (and, like
+    a first batch, to build lazy layers with the input width of
+    ``input_shape``), in evaluation mode and without gradients; each module's
+    training mode is restored afterwards. If that pass fails, the error says so
+    and ``net`` is left as it was (a lazy network is first tried on a copy).
 
     Parameters
     ----------
     net : torch.nn.Module
     input_shape : tuple of int
-        Shape of one input batch, batch axis first, e.g. ``(1, 1, 28, 28)``.
+        Shape of one input batch, batch axis first, e.g. ``(1, 1, 28, 28)``
+        or ``(1, 3)`` (``(3,)`` lacks the batch axis and is refused).
     device : torch.device or str, optional
         Where to run the forward pass (default: where ``net``'s parameters are,
         or the CPU).
@@ -115,6 +137,11 @@ def summary(net, input_shape, device=None):
     -------
     str
         The printed table.
+
+    Raises
+    ------
+    ValueError
+        If ``input_shape`` is not a shape with the batch axis first.
 
     Examples
     --------
@@ -134,7 +161,7 @@ def summary(net, input_shape, device=None):
     """
     _check_module(net)
     input_shape = check_input_shape(input_shape)
-    device = _default_device(net) if device is None else torch.device(device)
+    device = _default_device(net) if device is None else check_device(device)
     leaves = _leaves(net)
     shapes = {}
 
@@ -147,7 +174,13 @@ def summary(net, input_shape, device=None):
     net.eval()
     try:
         with torch.no_grad():
-            net(torch.zeros(input_shape, device=device))
+            x = torch.zeros(input_shape, device=device)
+            try:
+                if _is_lazy_net(net):
+                    _trial_pass(net, x)
+                net(x)
+            except Exception as err:
+                raise note_failed_pass(err, input_shape)
     finally:
         for handle in handles:
             handle.remove()
