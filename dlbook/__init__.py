@@ -43,10 +43,10 @@ __all__ += [
 
 # --- training: Trainer, History, losses, metrics, schedules, checkpoints ---
 from . import checkpoint, metrics, schedules, training  # noqa: E402
-from .callbacks import History, LearningRateScheduler, TerminateOnNaN  # noqa: E402
+from .callbacks import CSVLogger, History, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN  # noqa: E402
 
-__all__ += ["History", "LearningRateScheduler", "TerminateOnNaN", "checkpoint", "metrics",
-            "schedules", "training"]
+__all__ += ["CSVLogger", "History", "LearningRateScheduler", "ModelCheckpoint", "TerminateOnNaN",
+            "checkpoint", "metrics", "schedules", "training"]
 
 # --- models, sequence models, regularization, optimization helpers ---
 from . import regularization, sequence  # noqa: E402  (NumPy halves; optim is imported above)

@@ -13,14 +13,17 @@ import numpy as onp
 
 from ._checks import check_choice, describe, to_numpy
 
-__all__ = ["METRIC_NAMES", "LOSS_NAMES", "Metric", "accuracy", "mean_squared_error",
-           "mean_absolute_error"]
+__all__ = ["METRIC_NAMES", "LOSS_NAMES", "REGRESSION_LOSSES", "Metric", "FunctionMetric",
+           "accuracy", "mean_squared_error", "mean_absolute_error"]
 
 #: Metric names both layers' ``get_metric`` accept (and ``Trainer(metrics=...)``).
 METRIC_NAMES = ("accuracy", "mse", "mae")
 
 #: Loss names both layers' ``get_loss`` accept; each loss gives one value per example.
 LOSS_NAMES = ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")
+
+#: The losses of :data:`LOSS_NAMES` whose targets are real values, not class labels.
+REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 
 class Metric:
@@ -47,6 +50,9 @@ class Metric:
     """
 
     name = "metric"
+    #: True if larger is better (accuracy), False if smaller is (errors), None if unknown;
+    #: ``EarlyStopping(mode='auto')`` and ``ModelCheckpoint`` read it.
+    greater_is_better = None
 
     def __init__(self):
         self.reset()
@@ -77,9 +83,133 @@ class Metric:
         return f"{type(self).__name__}()"
 
 
+def _host(array):
+    """A layer's array (MXNet, PyTorch, NumPy) as a NumPy array on the host."""
+    if hasattr(array, "asnumpy"):
+        return array.asnumpy()
+    if hasattr(array, "detach"):
+        return array.detach().cpu().numpy()
+    return onp.asarray(array)
+
+
+class _BatchValue:
+    """A function metric's value for one batch, computed only when read (``.item()``)."""
+
+    __slots__ = ("_metric", "_y_hat", "_y")
+
+    def __init__(self, metric, y_hat, y):
+        self._metric, self._y_hat, self._y = metric, y_hat, y
+
+    def item(self):  # BatchLogs divides by the batch size
+        return self._metric._call(_host(self._y), _host(self._y_hat)) * int(self._y.shape[0])
+
+
+class FunctionMetric(Metric):
+    """A metric from a function ``fn(y_true, y_pred)`` of NumPy arrays, in both layers alike.
+
+    ``Trainer(metrics=[fn])`` wraps a plain function in it. The outputs and
+    targets of an epoch stay on the device; :meth:`result` copies them to the
+    host once and calls ``fn`` on all examples together, so a metric that is
+    not a mean over examples (an F1 score, a median) is exact. ``y_true`` is
+    the targets as the loader holds them; ``y_pred`` is the network's outputs,
+    as ``Trainer.predict`` returns them (class scores or logits, not
+    probabilities: take ``y_pred.argmax(axis=1)`` for classes). ``fn`` returns
+    a number, or one value per example (their mean is the result).
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(y_true, y_pred) -> float``.
+    name : str, optional
+        The key in the logs and the history (default: ``fn.__name__``).
+    greater_is_better : bool, optional
+        Whether larger is better, for ``EarlyStopping(mode='auto')``.
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.metrics import FunctionMetric
+    >>> def error_rate(y_true, y_pred):
+    ...     return float((y_pred.argmax(axis=1) != y_true).mean())
+    >>> m = FunctionMetric(error_rate)
+    >>> _ = m.update(onp.array([[0.1, 0.9], [0.8, 0.2]]), onp.array([1, 1]))
+    >>> _ = m.update(onp.array([[0.3, 0.7]]), onp.array([0]))
+    >>> m.name, round(m.result(), 4)  # 2 of 3 wrong, computed over all 3 at once
+    ('error_rate', 0.6667)
+    """
+
+    def __init__(self, fn, name=None, greater_is_better=None):
+        if not callable(fn):
+            raise TypeError(f"Expected `fn` as a function fn(y_true, y_pred), got {describe(fn)}.")
+        name = getattr(fn, "__name__", None) if name is None else name
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(
+                f"A metric function needs a name for the logs, got {name!r}. Define it with "
+                "`def` (its name becomes the key) or pass FunctionMetric(fn, name='...').")
+        self.fn, self.name, self.greater_is_better = fn, name, greater_is_better
+        super().__init__()
+
+    def reset(self):
+        super().reset()
+        self._outputs, self._targets = [], []
+
+    def update(self, y_hat, y):
+        """Keep the batch (on the device, nothing is read); return its value, computed when read."""
+        self._outputs.append(y_hat)
+        self._targets.append(y)
+        self._count += int(y.shape[0])
+        return _BatchValue(self, y_hat, y)
+
+    def _call(self, y_true, y_pred):
+        value = onp.asarray(self.fn(y_true, y_pred), dtype="float64")
+        if value.ndim == 1 and len(value) == len(y_true):
+            value = value.mean()
+        if value.size != 1:
+            raise TypeError(
+                f"Expected the metric function `{self.name}` to return a number or one value per "
+                f"example, got an array of shape {value.shape}.")
+        return float(value.reshape(()))
+
+    def result(self):
+        if self._count == 0:
+            return float("nan")
+        return self._call(onp.concatenate([_host(t) for t in self._targets]),
+                          onp.concatenate([_host(o) for o in self._outputs]))
+
+    def __repr__(self):
+        return f"FunctionMetric({self.name})"
+
+
 def check_metric_name(metric):
     """Return ``metric`` if it is a name in :data:`METRIC_NAMES`; the error lists them."""
     return check_choice("metrics", metric, set(METRIC_NAMES))
+
+
+def make_metric(metric, table):
+    """What each layer's ``get_metric`` does, with ``table`` its metric classes by name.
+
+    A name becomes a fresh metric of ``table``, a Metric passes through, a
+    Metric class is instantiated and a plain function becomes a
+    :class:`FunctionMetric`; anything else is a TypeError that says what a
+    metric must be.
+
+    >>> make_metric(3, {})
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected each of `metrics` as a name ('accuracy', 'mae', 'mse'), a dlbook.metrics.Metric object or a function f(y_true, y_pred) -> float, got 3 (int).
+    """
+    if isinstance(metric, Metric):
+        return metric
+    if isinstance(metric, str):
+        return table[check_metric_name(metric)]()
+    if isinstance(metric, type) and issubclass(metric, Metric):
+        return metric()
+    if callable(metric) and not isinstance(metric, type):
+        return FunctionMetric(metric)
+    names = ", ".join(repr(n) for n in sorted(METRIC_NAMES))
+    raise TypeError(
+        f"Expected each of `metrics` as a name ({names}), a dlbook.metrics.Metric object or a "
+        f"function f(y_true, y_pred) -> float, got {describe(metric)}.")
 
 
 def check_loss_name(loss):

@@ -29,8 +29,9 @@ What the layer supplies
     What needs a first batch ``X`` (PyTorch's lazy layers, the optimizer
     over their parameters); called once, before the first update.
 
-Also ``_expects_class_labels()``, ``_shard(loader)``, ``learning_rate``,
-``set_learning_rate(lr)``, ``_optimizer_name()``, ``_copy_weights()``,
+Also ``_loss_name()`` (the loss's name, for :func:`check_targets`),
+``_shard(loader)``, ``learning_rate``, ``set_learning_rate(lr)``,
+``_optimizer_name()``, ``_copy_weights()``,
 ``_restore_weights(copy)`` and the checkpoint hooks of :mod:`dlbook.checkpoint`.
 Class attributes: ``_ArrayLoader`` (the layer's loader) and ``_shape_errors``
 (what the framework raises for an input of the wrong shape).
@@ -45,8 +46,10 @@ import numbers
 import time
 from collections.abc import Mapping
 
+import numpy as onp
+
 from . import callbacks as _callbacks
-from ._checks import check_choice, check_int, describe
+from ._checks import check_choice, check_fraction, check_int, describe
 from .callbacks import (
     HOOKS,
     Callback,
@@ -59,9 +62,13 @@ from .callbacks import (
     overrides,
 )
 from .data import BaseArrayLoader
+from .metrics import REGRESSION_LOSSES, Metric, _host
 from .schedules import get_schedule
 
-__all__ = ["BaseTrainer", "BatchLogs", "CallbackList", "History", "INITIALIZERS"]
+__all__ = ["BaseTrainer", "BatchLogs", "CallbackList", "History", "INITIALIZERS", "check_targets"]
+
+#: Examples per batch when ``fit``, ``evaluate`` get arrays without ``batch_size`` (as Keras).
+DEFAULT_BATCH_SIZE = 32
 
 #: Initializer names both layers' ``Trainer(initializer=...)`` accept: Xavier/Glorot uniform
 #: (the default), He/Kaiming normal (fan-in, for ReLU), N(0, 0.01), U(-0.07, 0.07), zeros, ones.
@@ -149,9 +156,22 @@ class CallbackList:
 
 
 def check_learning_rate(learning_rate):
-    """Return ``learning_rate`` as a float after checking it is a finite number > 0."""
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) \
-            or not learning_rate > 0 or math.isinf(learning_rate):
+    """Return ``learning_rate`` as a float after checking it is a finite number > 0.
+
+    NumPy scalars are numbers too:
+
+    >>> import numpy as onp
+    >>> check_learning_rate(onp.float32(0.5)), check_learning_rate(onp.int64(1))
+    (0.5, 1.0)
+    >>> check_learning_rate("0.1")
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected `learning_rate` as a number > 0, got '0.1' (str). Pass a number, e.g. learning_rate=0.1.
+    """
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(f"Expected `learning_rate` as a number > 0, got {describe(learning_rate)}. "
+                        "Pass a number, e.g. learning_rate=0.1.")
+    if not learning_rate > 0 or math.isinf(learning_rate):
         raise ValueError(f"Expected `learning_rate` > 0, got {learning_rate!r}.")
     return float(learning_rate)
 
@@ -210,6 +230,125 @@ def optimizer_type_error(optimizer):
     return TypeError(f"Expected `optimizer` as a name or an Optimizer, got {describe(optimizer)}.")
 
 
+# ------------------------------------------------------------ target checks
+def _non_integer(y):
+    """The first value of ``y`` that is not a whole number, or None."""
+    if y.dtype.kind in "biu":
+        return None
+    bad = y[~(y == onp.round(y))]
+    return bad.flat[0] if bad.size else None
+
+
+def _per_example(shape):
+    return int(onp.prod(shape[1:], dtype="int64"))
+
+
+def _shape(dims):
+    return "(" + ", ".join(["n", *map(str, dims)]) + ("," if not dims else "") + ")"
+
+
+def check_targets(loss, y, output_shape=None, metrics=(), where=""):
+    """Check targets against the loss, the metrics and the network's outputs; raise a ValueError.
+
+    What both layers' ``Trainer`` checks before the first update (and before
+    evaluating), so that a mistake that the frameworks would accept silently
+    or report in their own terms ("Shape inconsistent", "Cannot reshape")
+    gets a message that names the fix.
+
+    Parameters
+    ----------
+    loss : str or None
+        A name of :data:`dlbook.metrics.LOSS_NAMES`, or None for a loss dlbook
+        does not know (then only the metrics are checked).
+    y : numpy.ndarray, shape (n, ...)
+        Targets: a batch, or all of a data set.
+    output_shape : tuple, optional
+        The shape of the network's outputs for a batch (any batch size);
+        None when unknown (the checks that need it are skipped).
+    metrics : sequence of str
+        The metrics' names.
+    where : str
+        Said after "labels" in the messages, e.g. ``" in `validation_data`"``.
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.training import check_targets
+    >>> check_targets("cross_entropy", onp.array([0, 2, 1]), (16, 3))  # fine: returns None
+    >>> check_targets("cross_entropy", onp.eye(3)[[0, 2, 1]], (16, 3))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected class indices for `loss='cross_entropy'`, but the labels look one-hot: shape (3, 3) matches the network's outputs (n, 3). Pass class indices, e.g. y.argmax(axis=1).
+    >>> check_targets("binary_cross_entropy", onp.array([0, 1]), (16, 2))
+    Traceback (most recent call last):
+    ...
+    ValueError: `loss='binary_cross_entropy'` takes one logit per example, but the network has 2 outputs. Use 1 output (e.g. mlp(num_outputs=1)), or loss='cross_entropy' with the 2 outputs as class scores.
+    """
+    if y.ndim == 0:
+        return
+    out = None if output_shape is None else tuple(int(d) for d in output_shape)
+    bad = _non_integer(y)
+    if loss == "cross_entropy":
+        k = out[-1] if out is not None and len(out) >= 2 else None
+        if k is not None and k > 1 and y.shape[1:] == out[1:]:
+            raise ValueError(
+                f"Expected class indices{where} for `loss='cross_entropy'`, but the labels look "
+                f"one-hot: shape {y.shape} matches the network's outputs {_shape(out[1:])}. Pass "
+                "class indices, e.g. y.argmax(axis=1).")
+        if bad is not None:
+            raise ValueError(
+                f"Expected integer class labels{where} for `loss='cross_entropy'`, got non-integer "
+                f"labels such as {bad:g}. Pass class indices 0, 1, ..., k-1 for k classes; for "
+                "real-valued targets use a regression loss such as loss='mse'.")
+        if k is None:
+            return
+        positions = _per_example(out[:-1])
+        if _per_example(y.shape) != positions:
+            raise ValueError(
+                f"Expected labels{where} of shape {_shape(out[1:-1])} (one class index per "
+                f"{'example' if len(out) == 2 else 'position'}) for the network's outputs "
+                f"{_shape(out[1:])} with `loss='cross_entropy'`, got shape {y.shape}.")
+        if k == 1:
+            raise ValueError(
+                "`loss='cross_entropy'` needs one output per class, but the network has 1 output. "
+                "For two classes use 2 outputs (e.g. mlp(num_outputs=2)), or "
+                "loss='binary_cross_entropy' with 1 output.")
+        low, high = float(y.min()), float(y.max())
+        if low < 0 or high > k - 1:
+            raise ValueError(
+                f"Expected class labels in [0, {k - 1}] for a network with {k} outputs, "
+                f"got labels from {low:g} to {high:g}{where}.")
+    elif loss == "binary_cross_entropy":
+        if out is not None and _per_example(out) != _per_example(y.shape):
+            p, q = _per_example(out), _per_example(y.shape)
+            if q == 1:
+                raise ValueError(
+                    f"`loss='binary_cross_entropy'` takes one logit per example, but the network "
+                    f"has {p} outputs. Use 1 output (e.g. mlp(num_outputs=1)), or "
+                    f"loss='cross_entropy' with the {p} outputs as class scores.")
+            raise ValueError(
+                f"`loss='binary_cross_entropy'` takes one 0/1 label per output, but the network "
+                f"has {p} outputs per example and the labels{where} have shape {y.shape}.")
+        low, high = float(y.min()), float(y.max())
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"Expected labels{where} in [0, 1] for `loss='binary_cross_entropy'`, got labels "
+                f"from {low:g} to {high:g}. For more than two classes use loss='cross_entropy' "
+                "with one output per class.")
+    elif loss in REGRESSION_LOSSES and out is not None:
+        p, q = _per_example(out), _per_example(y.shape)
+        if p != q:
+            hint = " For class labels use loss='cross_entropy'." if q == 1 and bad is None else ""
+            raise ValueError(
+                f"Expected {p} target value{'s' if p > 1 else ''} per example{where} for a network "
+                f"with outputs {_shape(out[1:])} and `loss='{loss}'`, got targets of shape "
+                f"{y.shape}.{hint}")
+    if "accuracy" in metrics and bad is not None:
+        raise ValueError(
+            f"`metrics=['accuracy']` compares class labels, but the targets{where} are not "
+            f"integers (e.g. {bad:g}). For real-valued targets use metrics=['mae'] or ['mse'].")
+
+
 class BaseTrainer:
     """The framework-free part of ``Trainer``: the loop around a layer's ``train_step``.
 
@@ -249,11 +388,20 @@ class BaseTrainer:
 
     # ------------------------------------------------------------ set-up
     def _init_loop(self, metrics, lr_schedule, base_learning_rate, get_metric):
-        if isinstance(metrics, str):
-            metrics = [metrics]
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, Metric, type)) or callable(metrics):
+            metrics = [metrics]  # one metric without a list
+        elif not hasattr(metrics, "__iter__") or isinstance(metrics, (bytes, dict)):
+            raise TypeError(f"Expected `metrics` as a list of metrics, got {describe(metrics)}.")
         # Templates: a fresh copy of each is used for every epoch and evaluation.
-        self._metrics = [get_metric(m) for m in (metrics or [])]
+        self._metrics = [get_metric(m) for m in metrics]
         self.metric_names = [m.name for m in self._metrics]
+        names = self.metric_names
+        if "loss" in names or len(set(names)) < len(names):
+            raise ValueError(
+                f"Expected metrics with distinct names, none of them 'loss' (the names are the "
+                f"keys of the logs and the history), got {names}.")
         self.base_learning_rate = float(base_learning_rate)
         self.lr_schedule = None
         self._scheduler = None
@@ -264,7 +412,7 @@ class BaseTrainer:
         self.history = History()
         self.stop_training = False
         self.num_updates = 0
-        self._num_classes = None
+        self._output_shapes = {}  # per-example input shape -> per-example output shape
         self._explain = False  # wrap shape errors of the network (first batch of a call)
 
     # ----------------------------------------------------- overridable steps
@@ -326,23 +474,69 @@ class BaseTrainer:
             )
         return self._detach(outputs[0]), self._detach(outputs[1])
 
-    def _as_loader(self, data, batch_size, shuffle, name):
-        if isinstance(data, (tuple, list)) and len(data) == 2 and hasattr(data[0], "shape"):
+    @staticmethod
+    def _is_array(value):
+        """Whether ``value`` is one array (NumPy, pandas, the layer's), not a loader or a pair."""
+        return hasattr(value, "shape") and hasattr(value, "__len__")
+
+    def _arrays(self, x, y, name):
+        """``(X, Y)`` when ``x`` (with ``y``) holds arrays, None for a loader; mixed use raises."""
+        # (X, y) as one argument; with `y` given, a list is examples (rows), not a pair
+        pair = (isinstance(x, tuple) or isinstance(x, list) and y is None) and len(x) == 2 \
+            and hasattr(x[0], "shape")
+        if y is None:
+            if pair:
+                return x[0], x[1]
+            if self._is_array(x):
+                fix = ("pass it as a tuple (X_val, y_val)" if name == "validation_data" else
+                       "pass the targets too, e.g. fit(X, y, batch_size=32)")
+                raise ValueError(f"`{name}` is an array ({describe(x)}) without targets: {fix}.")
+            return None
+        if isinstance(y, (numbers.Number, str, bytes)) or not (
+                hasattr(y, "shape") or isinstance(y, (list, tuple))):
+            raise TypeError(
+                f"Expected `y` as an array of targets, got {describe(y)}. The second argument "
+                "is `y`, as in Keras: pass `epochs` and `batch_size` by name, e.g. "
+                "fit(loader, epochs=5).")
+        if pair:
+            raise ValueError(
+                f"`{name}` is a tuple (X, y) and `y` is given too: pass either fit((X, y)) or "
+                "fit(X, y).")
+        if not (self._is_array(x) or isinstance(x, list)):
+            raise ValueError(
+                f"`y` is given, but `{name}` is a loader ({type(x).__name__}) that yields (X, y) "
+                "batches itself. Pass `y` only with an array, e.g. fit(X, y, batch_size=32).")
+        return x, y
+
+    def _loader(self, arrays, data, batch_size, shuffle, name, cap=False):
+        """A loader over ``arrays`` (an ArrayLoader), or ``data`` itself, checked, if it is a loader."""
+        if arrays is not None:
+            X, Y = arrays
+            n = len(X) if hasattr(X, "__len__") else 1
             if batch_size is None:
-                raise ValueError(
-                    f"`{name}` was given as arrays (X, y); pass `batch_size` as well, "
-                    "or pass a loader such as dl.load_array((X, y), batch_size)."
-                )
-            return self._ArrayLoader(data[0], data[1], batch_size=batch_size, shuffle=shuffle,
-                                     device=self.device)
+                batch_size = min(DEFAULT_BATCH_SIZE, n)
+            elif cap and isinstance(batch_size, numbers.Integral):
+                batch_size = min(batch_size, n)  # evaluation: a batch larger than the data is all of it
+            return self._ArrayLoader(X, Y, batch_size=batch_size, shuffle=shuffle, device=self.device)
         if hasattr(data, "__iter__") and not isinstance(data, (str, bytes, dict)):
             if hasattr(data, "__len__") and len(data) == 0:
                 raise ValueError(f"`{name}` is empty; it holds no (X, y) batches.")
             return data
         raise TypeError(
-            f"Expected `{name}` as a loader of (X, y) batches or a tuple (X, y) of arrays, "
+            f"Expected `{name}` as a loader of (X, y) batches or arrays (X, y), "
             f"got {describe(data)}."
         )
+
+    def _as_loader(self, data, batch_size, shuffle, name):
+        """``data`` (a loader or a tuple of arrays) as a loader (used by layer modules and tests)."""
+        return self._loader(self._arrays(data, None, name), data, batch_size, shuffle, name)
+
+    @staticmethod
+    def _unused_batch_size(batch_size, name):
+        if batch_size is not None:
+            raise ValueError(
+                f"`batch_size` applies to arrays, but `{name}` is a loader whose batches are "
+                f"already made. Remove `batch_size={batch_size!r}`, or pass arrays.")
 
     def _batches(self, loader, name):
         count = 0
@@ -362,12 +556,24 @@ class BaseTrainer:
             return self._to_device(loader.X[:loader.batch_size])
         return None
 
-    def _check_labels(self, loader, X):
-        """Check once per ``fit`` that class labels fit the network's outputs (before any update)."""
-        if not isinstance(loader, BaseArrayLoader) or loader.y is None \
-                or not self._expects_class_labels():
-            return
-        if self._num_classes is None:
+    def _loss_name(self):
+        """Layer hook: the name in :data:`dlbook.metrics.LOSS_NAMES` of ``self.loss``, or None."""
+        return None
+
+    def _check_loss_and_metrics(self):
+        loss = self._loss_name()
+        if loss in REGRESSION_LOSSES and "accuracy" in self.metric_names:
+            raise ValueError(
+                "`metrics=['accuracy']` compares class labels and needs a classification loss "
+                f"('cross_entropy' or 'binary_cross_entropy'), but `loss` is '{loss}', a "
+                "regression loss. For a regression use metrics=['mae'] or ['mse'].")
+
+    def _output_shape(self, X):
+        """The shape of the outputs for the batch ``X`` (a dry run, once per input shape), or None."""
+        key = tuple(X.shape[1:])
+        if key not in self._output_shapes:
+            if getattr(self.net, "stateful", False):
+                return None  # a dry run would move the state the model carries between batches
             previous = self._set_training(False)
             self._explain = True
             try:
@@ -375,16 +581,27 @@ class BaseTrainer:
             finally:
                 self._explain = False
                 self._set_training(previous)
-            self._num_classes = int(y_hat.shape[1]) if y_hat.ndim == 2 else 0
-        k = self._num_classes
-        if not k:
+            self._output_shapes[key] = tuple(y_hat.shape[1:]) if hasattr(y_hat, "shape") else None
+        shape = self._output_shapes[key]
+        return None if shape is None else (int(X.shape[0]), *shape)
+
+    def _check_targets(self, loader, X, y, name):
+        """Check the targets before they are used: all of an ArrayLoader's, else the batch's ``y``."""
+        loss = self._loss_name()
+        if loss is None and "accuracy" not in self.metric_names:
             return
-        low, high = float(loader.y.min().item()), float(loader.y.max().item())
-        if low < 0 or high > k - 1:
-            raise ValueError(
-                f"Expected class labels in [0, {k - 1}] for a network with {k} outputs, "
-                f"got labels from {low:g} to {high:g}."
-            )
+        if isinstance(loader, BaseArrayLoader) and loader.y is not None:
+            labels = loader._to_host(loader.y)
+        elif y is not None:
+            labels = _host(y)
+        else:
+            return
+        out = None
+        if loss is not None:
+            self._ensure_built(X)
+            out = self._output_shape(X)
+        where = "" if name == "x" else f" in `{name}`"
+        check_targets(loss, onp.asarray(labels), out, self.metric_names, where)
 
     def _fresh_metrics(self):
         fresh = [copy.copy(m) for m in self._metrics]
@@ -393,8 +610,19 @@ class BaseTrainer:
         return fresh
 
     def _callback_list(self, callbacks, verbose, internal):
-        callbacks = list(callbacks or [])
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback):
+            callbacks = [callbacks]  # one callback without a list
+        elif not hasattr(callbacks, "__iter__") or isinstance(callbacks, (str, bytes, dict)):
+            raise TypeError(
+                f"Expected `callbacks` as a Callback or a list of them, got {describe(callbacks)}.")
+        callbacks = list(callbacks)
         for cb in callbacks:
+            if isinstance(cb, type) and issubclass(cb, Callback):
+                raise TypeError(
+                    f"Expected Callback objects in `callbacks`, got the class {cb.__name__}: pass "
+                    f"an instance, e.g. {cb.__name__}().")
             if not isinstance(cb, Callback):
                 raise TypeError(f"Expected Callback objects in `callbacks`, got {describe(cb)}.")
         # A display callback the caller passed replaces the default one of its kind.
@@ -403,37 +631,64 @@ class BaseTrainer:
         return CallbackList(internal + callbacks + display, self)
 
     def _default_callbacks(self, verbose):
-        if verbose is False or verbose == 0:
+        if verbose is False or (verbose == 0 and not isinstance(verbose, str)):
             return []
         if verbose == "plot":
-            return [LivePlot()]
-        if verbose is True or verbose == 1:
+            return [LivePlot()]  # it warns outside a notebook, where it shows nothing
+        if verbose is True or (verbose == 1 and not isinstance(verbose, str)):
             return [ProgressBar()]
+        if verbose == 2 and not isinstance(verbose, bool):
+            return [ProgressBar(bar=False)]
         if verbose == "auto":
             return [LivePlot()] if _callbacks.in_notebook() else [ProgressBar()]
-        raise ValueError(f"Expected `verbose` in ('auto', True, False, 'plot'), got {verbose!r}.")
+        raise ValueError(
+            f"Expected `verbose` in ('auto', True, False, 'plot', 2), got {verbose!r}.")
 
     # --------------------------------------------------------------- training
-    def fit(self, data, epochs=1, validation_data=None, callbacks=None, verbose="auto",
-            batch_size=None):
-        """Train for ``epochs`` passes over ``data``.
+    def fit(self, x, y=None, epochs=1, validation_data=None, callbacks=None, verbose="auto",
+            batch_size=None, validation_split=None):
+        """Train for ``epochs`` passes over the training data.
+
+        The data come as Keras takes them: arrays ``fit(X, y, ...)``, a tuple
+        ``fit((X, y), ...)`` (both shuffled every epoch), or a loader of
+        ``(X, y)`` batches ``fit(loader, ...)``. Before the first update the
+        targets are checked against the loss, the metrics and the network's
+        outputs (all of an ArrayLoader's or the arrays' targets, else the first
+        batch's): class labels that are not integers, out of range or one-hot
+        for ``'cross_entropy'``, a binary loss on a network with several
+        outputs, ``'accuracy'`` on real-valued targets raise a ValueError that
+        names the fix.
 
         Parameters
         ----------
-        data : loader or tuple (X, y)
-            An iterable of ``(X, y)`` batches (e.g. the layer's ``ArrayLoader``),
-            or arrays together with ``batch_size`` (shuffled every epoch).
+        x : array-like, tuple (X, y) or loader
+            Inputs (NumPy, pandas, a list, the layer's arrays) with targets
+            ``y``; or a tuple ``(X, y)``; or an iterable of ``(X, y)``
+            batches (e.g. the layer's ``ArrayLoader`` or a framework's
+            ``DataLoader``), without ``y``.
+        y : array-like, optional
+            Targets, when ``x`` is an array.
         epochs : int, default 1
+            Passes over the data. They continue the count of earlier calls:
+            the history grows, and the progress line of a second
+            ``fit(..., epochs=2)`` after 3 epochs reads ``epoch 4/5``, ``epoch 5/5``.
         validation_data : loader or tuple (X, y), optional
             Evaluated after every epoch; its metrics get the prefix ``val_``.
-        callbacks : sequence of Callback, optional
-        verbose : {'auto', True, False, 'plot'}, default 'auto'
-            ``'auto'`` draws live learning curves in a notebook and prints a
-            line per epoch elsewhere; ``True`` prints; ``'plot'`` plots;
-            ``False`` shows nothing. A :class:`~dlbook.callbacks.ProgressBar` or
+        callbacks : Callback or sequence of Callback, optional
+        verbose : {'auto', True, False, 'plot', 2}, default 'auto'
+            ``'auto'`` draws live learning curves in a notebook and prints
+            progress elsewhere; ``True`` prints (in a terminal a bar during the
+            epoch, then one line per epoch); ``2`` one line per epoch only;
+            ``'plot'`` plots (in a notebook only: elsewhere it warns and shows
+            nothing); ``False`` shows nothing. A
+            :class:`~dlbook.callbacks.ProgressBar` or
             :class:`~dlbook.callbacks.LivePlot` in ``callbacks`` replaces the default one.
         batch_size : int, optional
-            Only with arrays.
+            Examples per batch of arrays (default 32, or all examples if fewer,
+            as Keras); a loader has its own (passing one raises).
+        validation_split : float, optional
+            With arrays: hold out this fraction of the examples, the last ones
+            before shuffling (as Keras), and validate on them after every epoch.
 
         Returns
         -------
@@ -442,21 +697,64 @@ class BaseTrainer:
 
         Raises
         ------
+        ValueError
+            For targets that do not fit the loss, the metrics or the network
+            (checked before the first update), and for ambiguous arguments, e.g.
+            ``y`` with a loader, or both ``validation_data`` and ``validation_split``.
         FloatingPointError
             If the training loss becomes NaN or infinite (the message names the
             epoch and the first bad batch).
+
+        Examples
+        --------
+        Arrays as Keras takes them, the last quarter held out for validation,
+        and one callback without a list:
+
+        >>> from dlbook.mxnet import EarlyStopping, Trainer, mlp, seed_everything, xor_data
+        >>> seed_everything(0)
+        >>> X, y = xor_data(num_examples=200, noise=0.1)
+        >>> trainer = Trainer(mlp(hidden=8, num_outputs=2, activation="tanh"), "cross_entropy",
+        ...                   optimizer="adam", learning_rate=0.05, metrics="accuracy")
+        >>> history = trainer.fit(X, y, epochs=3, batch_size=20, validation_split=0.25,
+        ...                       callbacks=EarlyStopping(patience=2), verbose=False)
+        >>> len(history), sorted(history.history)
+        (3, ['accuracy', 'loss', 'time', 'val_accuracy', 'val_loss'])
+
+        Labels that do not fit the loss are an error before the first update:
+
+        >>> import numpy as onp
+        >>> trainer.fit(X, onp.eye(2)[y], verbose=False)  # one-hot labels
+        Traceback (most recent call last):
+        ...
+        ValueError: Expected class indices for `loss='cross_entropy'`, but the labels look one-hot: shape (200, 2) matches the network's outputs (n, 2). Pass class indices, e.g. y.argmax(axis=1).
         """
         epochs = check_int("epochs", epochs, minimum=1)
-        loader = self._shard(self._as_loader(data, batch_size, True, "data"))
+        self._check_loss_and_metrics()
+        arrays = self._arrays(x, y, "x")
+        if validation_split is not None:
+            arrays, validation_data = self._split_validation(arrays, validation_data,
+                                                             validation_split)
+        val_arrays = None
+        if validation_data is not None:
+            val_arrays = self._arrays(validation_data, None, "validation_data")
+        if arrays is None and val_arrays is None:
+            self._unused_batch_size(batch_size, "x")
+        loader = self._shard(self._loader(arrays, x, batch_size, True, "x"))
         val_loader = None
         if validation_data is not None:
-            val_loader = self._as_loader(validation_data, batch_size, False, "validation_data")
+            val_loader = self._loader(val_arrays, validation_data, batch_size, False,
+                                      "validation_data", cap=True)
         internal = [TerminateOnNaN(), self.history] + ([self._scheduler] if self._scheduler else [])
         callbacks = self._callback_list(callbacks, verbose, internal)
         num_batches = len(loader) if hasattr(loader, "__len__") else None
+        names = ["loss", *self.metric_names]
+        val_keys = [f"val_{n}" for n in names] if val_loader is not None else []
+        self._log_keys = [*names, *val_keys, "time"]  # what the epochs log, for callbacks' checks
         sample = self._sample(loader) if not self._built else None
         if sample is not None:  # before on_train_begin, so callbacks see the optimizer
             self._ensure_built(sample)
+        if isinstance(val_loader, BaseArrayLoader):  # all its targets, before any update
+            self._check_targets(val_loader, self._sample(val_loader), None, "validation_data")
         self.stop_training = False
         callbacks.call("on_train_begin", epochs, num_batches)
         first_epoch = len(self.history) + 1
@@ -465,7 +763,8 @@ class BaseTrainer:
             start = time.perf_counter()
             logs = self._train_epoch(loader, callbacks, check=epoch == first_epoch)
             if val_loader is not None:
-                val_logs = self._test_epoch(val_loader, callbacks, "validation_data")
+                check = epoch == first_epoch and not isinstance(val_loader, BaseArrayLoader)
+                val_logs = self._test_epoch(val_loader, callbacks, "validation_data", check=check)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
             logs["time"] = time.perf_counter() - start
             callbacks.call("on_epoch_end", epoch, logs)
@@ -473,6 +772,27 @@ class BaseTrainer:
                 break
         callbacks.call("on_train_end", self.history)
         return self.history
+
+    @staticmethod
+    def _split_validation(arrays, validation_data, validation_split):
+        """Keras' ``validation_split``: the last fraction of the arrays, before shuffling."""
+        fraction = check_fraction("validation_split", validation_split, 0.0, 1.0,
+                                  include_low=False)
+        if arrays is None:
+            raise ValueError(
+                "`validation_split` holds out part of arrays, but `x` is a loader. Pass "
+                "`validation_data` instead (e.g. a second loader), or pass arrays.")
+        if validation_data is not None:
+            raise ValueError("Pass either `validation_data` or `validation_split`, not both.")
+        X, Y = arrays
+        n = len(X)
+        split_at = int(math.floor(n * (1.0 - fraction)))
+        if split_at == 0 or split_at == n:
+            raise ValueError(
+                f"`validation_split={validation_split}` of {n} examples leaves "
+                f"{'no examples to train on' if split_at == 0 else 'no examples to validate on'}. "
+                "Pass more examples or another fraction.")
+        return (X[:split_at], Y[:split_at]), (X[split_at:], Y[split_at:])
 
     def _train_epoch(self, loader, callbacks=(), check=False):
         """One pass over ``loader``; returns the epoch's logs (one synchronization, plus one per metric)."""
@@ -483,11 +803,11 @@ class BaseTrainer:
         loss_sum, count = None, 0
         previous = self._set_training(True)
         try:
-            for i, batch in enumerate(self._batches(loader, "data"), start=1):
+            for i, batch in enumerate(self._batches(loader, "x"), start=1):
                 if i == 1:
                     self._ensure_built(batch[0])
                     if check:  # before the first update changes any parameter
-                        self._check_labels(loader, batch[0])
+                        self._check_targets(loader, batch[0], batch[1], "x")
                     self._explain = True
                 for method in begin:
                     method(i, None)
@@ -512,7 +832,7 @@ class BaseTrainer:
         return logs
 
     # ------------------------------------------------------------- inference
-    def _test_epoch(self, loader, callbacks, name="data"):
+    def _test_epoch(self, loader, callbacks, name="x", check=False):
         begin, end = callbacks.hook("on_test_batch_begin"), callbacks.hook("on_test_batch_end")
         metrics = self._fresh_metrics()
         loss_sum, count = None, 0
@@ -521,6 +841,8 @@ class BaseTrainer:
             for i, batch in enumerate(self._batches(loader, name), start=1):
                 if i == 1:
                     self._ensure_built(batch[0])
+                    if check:
+                        self._check_targets(loader, batch[0], batch[1], name)
                     self._explain = True
                 for method in begin:
                     method(i, None)
@@ -542,24 +864,39 @@ class BaseTrainer:
         logs.update({m.name: m.result() for m in metrics})
         return logs
 
-    def evaluate(self, data, batch_size=None, callbacks=None):
-        """Loss and metrics on ``data`` in inference mode (dropout off, batch-norm running statistics).
+    def evaluate(self, x, y=None, batch_size=None, callbacks=None):
+        """Loss and metrics on data in inference mode (dropout off, batch-norm running statistics).
 
         Parameters
         ----------
-        data : loader or tuple (X, y)
+        x : array-like, tuple (X, y) or loader
+            As in :meth:`fit`: arrays with ``y``, a tuple ``(X, y)``, or a loader.
+        y : array-like, optional
+            Targets, when ``x`` is an array.
         batch_size : int, optional
-            Only with arrays.
-        callbacks : sequence of Callback, optional
+            Examples per batch of arrays (default 32; at most all of them).
+        callbacks : Callback or sequence of Callback, optional
             Their ``on_test_batch_begin`` / ``on_test_batch_end`` hooks are called.
 
         Returns
         -------
         dict
             ``{'loss': ..., 'accuracy': ..., ...}`` (Python floats).
+
+        Examples
+        --------
+        >>> from dlbook.torch import Trainer, mlp, xor_data
+        >>> X, y = xor_data()
+        >>> trainer = Trainer(mlp(hidden=4, num_outputs=2), "cross_entropy", metrics="accuracy")
+        >>> sorted(trainer.evaluate(X, y))
+        ['accuracy', 'loss']
         """
-        loader = self._as_loader(data, batch_size, False, "data")
-        return self._test_epoch(loader, self._callback_list(callbacks, False, []))
+        self._check_loss_and_metrics()
+        arrays = self._arrays(x, y, "x")
+        if arrays is None:
+            self._unused_batch_size(batch_size, "x")
+        loader = self._loader(arrays, x, batch_size, False, "x", cap=True)
+        return self._test_epoch(loader, self._callback_list(callbacks, False, []), "x", check=True)
 
     def predict(self, X, batch_size=256):
         """Network outputs for ``X`` in inference mode, as a NumPy array.

@@ -103,6 +103,59 @@ def test_get_metric_by_name_and_instance(dl):
     mine = dl.metrics.Accuracy()
     assert dl.metrics.get_metric(mine) is mine
     assert repr(mine) == "Accuracy()"
+    assert type(dl.metrics.get_metric(dl.metrics.MeanAbsoluteError)) is dl.metrics.MeanAbsoluteError
+    assert [dl.metrics.get_metric(n).greater_is_better for n in ("accuracy", "mse", "mae")] == \
+        [True, False, False]
+
+
+def test_a_function_metric_is_computed_over_all_examples_at_once(dl):
+    def median_error(y_true, y_pred):  # not a mean over examples: batch means would differ
+        return float(onp.median(onp.abs(y_pred - y_true)))
+
+    metric = dl.metrics.get_metric(median_error)
+    assert isinstance(metric, core.FunctionMetric) and metric.name == "median_error"
+    batch_sums = []
+    start = 0
+    for size in (2, 5, 5):
+        batch_sums.append(metric.update(_tensor(dl, PRED[start:start + size]),
+                                        _tensor(dl, TARGET[start:start + size])))
+        start += size
+    assert metric.result() == pytest.approx(float(onp.median(onp.abs(PRED - TARGET))), rel=1e-6)
+    means = [s.item() / n for s, n in zip(batch_sums, (2, 5, 5))]  # per batch, read lazily
+    assert means[0] == pytest.approx(float(onp.median(onp.abs(PRED[:2] - TARGET[:2]))), rel=1e-6)
+    metric.reset()
+    assert math.isnan(metric.result())
+
+
+def test_a_function_metric_may_return_one_value_per_example(dl):
+    metric = core.FunctionMetric(lambda y, s: (s.argmax(axis=1) == y), name="hits",
+                                 greater_is_better=True)
+    metric.update(_tensor(dl, SCORES), _tensor(dl, LABELS))
+    assert metric.result() == pytest.approx(float(onp.mean(SCORES.argmax(axis=1) == LABELS)))
+    broken = core.FunctionMetric(lambda y, s: s, name="outputs")
+    broken.update(_tensor(dl, SCORES), _tensor(dl, LABELS))
+    with pytest.raises(TypeError, match=r"metric function `outputs` to return a number or one "
+                                        r"value per example, got an array of shape \(12, 4\)"):
+        broken.result()
+    with pytest.raises(TypeError, match=r"Expected `fn` as a function fn\(y_true, y_pred\), got 3 \(int\)"):
+        core.FunctionMetric(3)
+
+
+def test_loss_name_recognizes_the_layers_losses(dl):
+    for name in core.LOSS_NAMES:
+        assert dl.metrics.loss_name(dl.metrics.get_loss(name)) == name
+    assert dl.metrics.loss_name(lambda y_hat, y: y_hat) is None
+
+
+def test_mxnet_loss_name_of_gluon_losses():
+    from mxnet import gluon
+
+    from dlbook.mxnet.metrics import loss_name
+
+    assert loss_name(gluon.loss.SoftmaxCrossEntropyLoss()) == "cross_entropy"
+    assert loss_name(gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)) is None  # probabilities
+    assert loss_name(gluon.loss.SigmoidBCELoss()) == "binary_cross_entropy"
+    assert loss_name(gluon.loss.KLDivLoss()) is None
 
 
 # ----------------------------------------------------------------- losses
@@ -190,7 +243,7 @@ def test_get_loss_passes_callables_through(dl):
 # ------------------------------------------------------------- bad input
 BAD_INPUTS = [
     (lambda dl: dl.metrics.get_metric("f1"), ValueError, r"Unknown `metrics` 'f1'. Expected one of: 'accuracy', 'mae', 'mse'"),
-    (lambda dl: dl.metrics.get_metric(None), ValueError, r"Unknown `metrics` None"),
+    (lambda dl: dl.metrics.get_metric(None), TypeError, r"each of `metrics` as a name \('accuracy', 'mae', 'mse'\), a dlbook.metrics.Metric object or a function .* got None \(NoneType\)"),
     (lambda dl: dl.metrics.get_loss("cross-entropy"), ValueError, r"Unknown `loss` 'cross-entropy'. Expected one of: 'binary_cross_entropy'"),
     (lambda dl: dl.metrics.get_loss(5), TypeError, r"`loss` as a name or a callable, got 5 \(int\)"),
 ]

@@ -313,9 +313,19 @@ def test_verbose_false_and_plot_show_nothing_outside_a_notebook(dl, capsys, blob
     X, y = blobs
     trainer = _classifier(dl)
     trainer.fit((X, y), batch_size=10, epochs=2, verbose=False)
-    trainer.fit((X, y), batch_size=10, epochs=2, verbose="plot")
+    with pytest.warns(UserWarning, match=r"LivePlot \(verbose='plot'\) draws in a Jupyter notebook only; outside one it shows nothing\. Print progress with verbose=True"):
+        trainer.fit((X, y), batch_size=10, epochs=2, verbose="plot")
     assert capsys.readouterr().out == ""
     assert plt.get_fignums() == []
+
+
+def test_verbose_2_prints_one_line_per_epoch_without_a_bar(dl, capsys, blobs, monkeypatch):
+    X, y = blobs
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    _classifier(dl).fit(X, y, batch_size=10, epochs=2, verbose=2)
+    out = capsys.readouterr().out
+    assert "\r" not in out and [line.split(" - ")[0] for line in out.splitlines()] == \
+        ["epoch 1/2", "epoch 2/2"]
 
 
 def test_a_progress_bar_passed_in_replaces_the_default(dl, capsys, blobs):
@@ -386,6 +396,179 @@ def test_labels_out_of_range_raise_for_a_fresh_network_too(dl, blobs):
                                                                          verbose=False)
 
 
+def _framework_loader(dl, X, y, batch_size):
+    """The framework's own data loader (not dlbook's ArrayLoader), unshuffled."""
+    if dl.FRAMEWORK == "mxnet":
+        return gluon.data.DataLoader(gluon.data.ArrayDataset(X, y), batch_size=batch_size)
+    dataset = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+
+
+def _one_hot(y, k=3):
+    return onp.eye(k, dtype="float32")[y]
+
+
+# Targets that the frameworks would take silently, or reject in their own terms ("Shape
+# inconsistent", "Cannot reshape"): each is a ValueError that names the fix, before any update.
+BAD_TARGETS = [
+    ("cross_entropy", 3, lambda y: y + 0.5, [],
+     r"Expected integer class labels for `loss='cross_entropy'`, got non-integer labels such as 0\.5\. Pass class indices 0, 1, \.\.\., k-1"),
+    ("cross_entropy", 3, _one_hot, [],
+     r"Expected class indices for `loss='cross_entropy'`, but the labels look one-hot: shape \(30, 3\) matches the network's outputs \(n, 3\)\. Pass class indices, e\.g\. y\.argmax\(axis=1\)"),
+    ("cross_entropy", 3, lambda y: onp.stack([y, y], axis=1), [],
+     r"Expected labels of shape \(n,\) \(one class index per example\) for the network's outputs \(n, 3\) with `loss='cross_entropy'`, got shape \(30, 2\)"),
+    ("cross_entropy", 1, lambda y: y % 2, [],
+     r"`loss='cross_entropy'` needs one output per class, but the network has 1 output\. For two classes use 2 outputs"),
+    ("binary_cross_entropy", 2, lambda y: y % 2, [],
+     r"`loss='binary_cross_entropy'` takes one logit per example, but the network has 2 outputs\. Use 1 output \(e\.g\. mlp\(num_outputs=1\)\), or loss='cross_entropy' with the 2 outputs as class scores"),
+    ("binary_cross_entropy", 1, lambda y: y, [],
+     r"Expected labels in \[0, 1\] for `loss='binary_cross_entropy'`, got labels from 0 to 2\. For more than two classes use loss='cross_entropy'"),
+    ("mse", 3, lambda y: y.astype("float32"), [],
+     r"Expected 3 target values per example for a network with outputs \(n, 3\) and `loss='mse'`, got targets of shape \(30,\)\. For class labels use loss='cross_entropy'"),
+    ("mse", 1, lambda y: y.astype("float32"), ["accuracy"],
+     r"`metrics=\['accuracy'\]` compares class labels and needs a classification loss \('cross_entropy' or 'binary_cross_entropy'\), but `loss` is 'mse', a regression loss\. For a regression use metrics=\['mae'\] or \['mse'\]"),
+    (lambda y_hat, y: ((y_hat[:, 0] - y) ** 2), 1, lambda y: y * 0.37, ["accuracy"],
+     r"`metrics=\['accuracy'\]` compares class labels, but the targets are not integers \(e\.g\. 0\.37\)\. For real-valued targets use metrics=\['mae'\] or \['mse'\]"),
+]
+
+
+@pytest.mark.parametrize("loss, outputs, targets, metrics, pattern", BAD_TARGETS)
+@pytest.mark.parametrize("source", ["arrays", "framework loader"])
+def test_targets_that_do_not_fit_the_loss_raise_before_any_update(dl, blobs, loss, outputs,
+                                                                   targets, metrics, pattern, source):
+    X, y = blobs
+    y = targets(y)
+    trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=outputs), loss, metrics=metrics)
+    trainer.predict(X[:1])
+    before = _weights(trainer)
+    data = (X, y) if source == "arrays" else _framework_loader(dl, X, y, batch_size=30)
+    with pytest.raises(ValueError, match=pattern):
+        trainer.fit(data, batch_size=10 if source == "arrays" else None, verbose=False)
+    assert trainer.num_updates == 0 and len(trainer.history) == 0
+    after = _weights(trainer)
+    assert all(onp.array_equal(before[k], after[k]) for k in before)
+    with pytest.raises(ValueError, match=pattern):  # evaluate checks them too
+        trainer.evaluate(X, y)
+
+
+def test_good_targets_pass_the_checks(dl, blobs):
+    X, y = blobs
+    for loss, outputs, targets in [("cross_entropy", 3, y.reshape(-1, 1)),
+                                   ("cross_entropy", 3, y.astype("float32")),  # whole numbers
+                                   ("binary_cross_entropy", 1, (y == 0).astype("float32")),
+                                   ("binary_cross_entropy", 3, _one_hot(y)),  # multi-label
+                                   ("mse", 3, _one_hot(y))]:
+        trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=outputs), loss)
+        assert len(trainer.fit(X, targets, batch_size=10, verbose=False)) == 1
+
+
+def test_labels_out_of_range_from_a_framework_loader_raise_before_any_update(dl, blobs):
+    X, y = blobs
+    y = y.copy()
+    y[2] = 7  # in the first batch
+    trainer = _classifier(dl)
+    with pytest.raises(ValueError, match=r"class labels in \[0, 2\] for a network with 3 outputs, got labels from 0 to 7"):
+        trainer.fit(_framework_loader(dl, X, y, batch_size=10), verbose=False)
+    assert trainer.num_updates == 0
+
+
+def test_bad_validation_labels_are_named(dl, blobs):
+    X, y = blobs
+    trainer = _classifier(dl)
+    with pytest.raises(ValueError, match=r"Expected class indices in `validation_data` for `loss='cross_entropy'`, but the labels look one-hot"):
+        trainer.fit(X, y, validation_data=(X, _one_hot(y)), verbose=False)
+    assert trainer.num_updates == 0  # an ArrayLoader's targets are checked before training
+    bad = y.copy()
+    bad[0] = -1
+    with pytest.raises(ValueError, match=r"Expected class labels in \[0, 2\] for a network with 3 outputs, got labels from -1 to 0 in `validation_data`\."):
+        trainer.fit(X, y, validation_data=_framework_loader(dl, X, bad, 10), verbose=False)
+    assert len(trainer.history) == 0  # another loader: its first batch, when it is first read
+
+
+# ------------------------------------------------------------ Keras habits
+def test_fit_takes_arrays_x_y_as_keras_does(dl, blobs):
+    X, y = blobs
+    histories = []
+    for call in (lambda t: t.fit(X, y, epochs=3, batch_size=10, verbose=False),
+                 lambda t: t.fit((X, y), epochs=3, batch_size=10, verbose=False),
+                 lambda t: t.fit(X.tolist(), y.tolist(), epochs=3, batch_size=10, verbose=False),
+                 lambda t: t.fit(_tensor(dl, X), _tensor(dl, y), epochs=3, batch_size=10,
+                                 verbose=False)):
+        dl.seed_everything(0)
+        trainer = _classifier(dl)
+        histories.append(call(trainer)["loss"])
+        assert trainer.num_updates == 9
+    assert all(h == pytest.approx(histories[0], rel=1e-6) for h in histories[1:])
+    assert histories[0][-1] < histories[0][0]
+
+
+def test_fit_and_evaluate_take_pandas(dl, blobs):
+    import pandas as pd
+
+    X, y = blobs
+    frame, series = pd.DataFrame(X), pd.Series(y)
+    trainer = _classifier(dl)
+    trainer.fit(frame, series, epochs=2, validation_split=0.2, verbose=False)
+    assert trainer.evaluate(frame, series)["loss"] == pytest.approx(trainer.evaluate(X, y)["loss"])
+
+
+def test_batch_size_defaults_to_32_as_in_keras(dl):
+    X, y = xor_data(num_examples=100)
+    trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy")
+    trainer.fit(X, y, epochs=2, verbose=False)
+    assert trainer.num_updates == 2 * 4  # ceil(100 / 32) batches per epoch
+    small = dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy")
+    small.fit(X[:10], y[:10], verbose=False)  # fewer than 32 examples: one batch of all
+    assert small.num_updates == 1
+    assert small.evaluate(X, y, batch_size=1000)["loss"] == pytest.approx(
+        small.evaluate(X, y, batch_size=7)["loss"], rel=1e-5)  # evaluation: at most all examples
+
+
+def test_validation_split_holds_out_the_last_examples_before_shuffling(dl, blobs):
+    X, y = blobs
+    order = onp.random.default_rng(1).permutation(30)  # every class in both parts
+    X, y = X[order], y[order]
+    dl.seed_everything(0)
+    split = _classifier(dl)
+    history = split.fit(X, y, epochs=2, batch_size=8, validation_split=0.2, verbose=False)
+    assert split.num_updates == 2 * 3  # 24 training examples in batches of 8
+    assert history.last("val_loss") == pytest.approx(split.evaluate(X[24:], y[24:])["loss"], rel=1e-5)
+    dl.seed_everything(0)
+    explicit = _classifier(dl)
+    explicit.fit(X[:24], y[:24], epochs=2, batch_size=8, validation_data=(X[24:], y[24:]),
+                 verbose=False)
+    assert explicit.history["val_loss"] == pytest.approx(history["val_loss"], rel=1e-6)
+
+
+def test_one_callback_and_one_metric_without_a_list(dl, blobs):
+    X, y = blobs
+    stream = io.StringIO()
+    trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=3), "cross_entropy",
+                         metrics=dl.metrics.Accuracy())
+    trainer.fit(X, y, epochs=2, callbacks=ProgressBar(stream=stream), verbose=False)
+    assert stream.getvalue().count("\n") == 2 and trainer.metric_names == ["accuracy"]
+
+
+def test_numpy_scalars_are_numbers(dl):
+    trainer = _classifier(dl, learning_rate=onp.float32(0.25))
+    assert trainer.learning_rate == 0.25
+    assert _classifier(dl, learning_rate=onp.int64(1)).learning_rate == 1.0
+
+
+def test_a_function_metric_is_exact_over_the_epoch_in_both_layers(dl, blobs):
+    X, y = blobs
+
+    def macro_recall(y_true, scores):  # not a mean over examples
+        pred = scores.argmax(axis=1)
+        return float(onp.mean([(pred[y_true == c] == c).mean() for c in onp.unique(y_true)]))
+
+    trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=3), "cross_entropy",
+                         metrics=[macro_recall, "accuracy"])
+    history = trainer.fit(X, y, epochs=2, batch_size=7, validation_data=(X, y), verbose=False)
+    expected = macro_recall(y, trainer.predict(X))
+    assert history.last("val_macro_recall") == pytest.approx(expected)
+    assert trainer.evaluate(X, y, batch_size=4)["macro_recall"] == pytest.approx(expected)
+
 def test_empty_validation_data_is_named_in_the_error(dl, blobs):
     X, y = blobs
     with pytest.raises(ValueError, match=r"`validation_data` is empty"):
@@ -418,7 +601,8 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl, learning_rate=-0.1), ValueError, r"`learning_rate` > 0, got -0.1"),
     (lambda dl: _classifier(dl, learning_rate=float("nan")), ValueError, r"`learning_rate` > 0, got nan"),
     (lambda dl: _classifier(dl, learning_rate=float("inf")), ValueError, r"`learning_rate` > 0, got inf"),
-    (lambda dl: _classifier(dl, learning_rate="0.1"), ValueError, r"`learning_rate` > 0, got '0.1'"),
+    (lambda dl: _classifier(dl, learning_rate="0.1"), TypeError, r"Expected `learning_rate` as a number > 0, got '0.1' \(str\)\. Pass a number"),
+    (lambda dl: _classifier(dl, learning_rate=onp.float32(-1)), ValueError, r"`learning_rate` > 0, got -1"),
     (lambda dl: _classifier(dl, optimizer="sgdd"), ValueError, r"Unknown `optimizer` 'sgdd'. Expected one of: .*adagrad, adam, .*rmsprop, sgd"),
     (lambda dl: _classifier(dl, optimizer=3), TypeError, r"`optimizer` as a name or an Optimizer, got 3 \(int\)"),
     (lambda dl: _classifier(dl, optimizer_params=[("momentum", 0.9)]), TypeError, r"`optimizer_params` as a dict"),
@@ -428,6 +612,10 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl, optimizer="adam", optimizer_params={"betas": (0.8, 0.9)}), ValueError, r"Unknown key 'betas' .* for optimizer 'adam' \(use 'beta1' and 'beta2'"),
     (lambda dl: _classifier(dl, optimizer_params={"momentun": 0.9}), ValueError, r"Unknown key 'momentun' in `optimizer_params` for optimizer 'sgd'\. Expected keys"),
     (lambda dl: _classifier(dl, metrics=["accuracy", "f1"]), ValueError, r"Unknown `metrics` 'f1'"),
+    (lambda dl: _classifier(dl, metrics=[3]), TypeError, r"each of `metrics` as a name \('accuracy', 'mae', 'mse'\), a dlbook.metrics.Metric object or a function f\(y_true, y_pred\) -> float, got 3 \(int\)"),
+    (lambda dl: _classifier(dl, metrics=[lambda y, s: 0.0]), ValueError, r"A metric function needs a name for the logs, got '<lambda>'\. Define it with `def`"),
+    (lambda dl: _classifier(dl, metrics=["accuracy", "accuracy"]), ValueError, r"Expected metrics with distinct names, none of them 'loss' \(the names are the keys of the logs and the history\), got \['accuracy', 'accuracy'\]"),
+    (lambda dl: _classifier(dl, metrics=5), TypeError, r"`metrics` as a list of metrics, got 5 \(int\)"),
     (lambda dl: _classifier(dl, initializer="glorot"), ValueError, r"Unknown `initializer` 'glorot'. Expected one of: 'he', 'normal', 'ones', 'uniform', 'xavier', 'zeros'"),
     (lambda dl: _classifier(dl, initializer=3), TypeError, r"`initializer` as a name such as 'xavier' or 'he', or .* got 3 \(int\)"),
     (lambda dl: _classifier(dl, lr_schedule="linear"), ValueError, r"Unknown `lr_schedule` 'linear'. Expected one of: 'constant', 'cosine', 'step', 'warmup'"),
@@ -435,14 +623,27 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl, kvstore="dist"), ValueError, r"Unknown `kvstore` 'dist'"),
     (lambda dl: dl.Trainer(dl.mlp(), "l2"), ValueError, r"Unknown `loss` 'l2'"),
     (lambda dl: _classifier(dl).fit(_loader(dl), epochs=0), ValueError, r"`epochs` >= 1, got 0"),
-    (lambda dl: _classifier(dl).fit((_X, _Y)), ValueError, r"`data` was given as arrays \(X, y\); pass `batch_size`"),
-    (lambda dl: _classifier(dl).fit(_loader(dl), validation_data=(_X, _Y)), ValueError, r"`validation_data` was given as arrays"),
-    (lambda dl: _classifier(dl).fit(5), TypeError, r"`data` as a loader of \(X, y\) batches .* got 5 \(int\)"),
-    (lambda dl: _classifier(dl).fit("data.csv"), TypeError, r"`data` as a loader"),
-    (lambda dl: _classifier(dl).fit([]), ValueError, r"`data` is empty"),
-    (lambda dl: _classifier(dl).fit(dl.ArrayLoader(_X, batch_size=3), verbose=False), ValueError, r"`data` to yield \(X, y\) pairs"),
+    (lambda dl: _classifier(dl).fit(5), TypeError, r"`x` as a loader of \(X, y\) batches or arrays \(X, y\), got 5 \(int\)"),
+    (lambda dl: _classifier(dl).fit("data.csv"), TypeError, r"`x` as a loader"),
+    (lambda dl: _classifier(dl).fit([]), ValueError, r"`x` is empty"),
+    (lambda dl: _classifier(dl).fit(dl.ArrayLoader(_X, batch_size=3), verbose=False), ValueError, r"`x` to yield \(X, y\) pairs"),
+    # Keras' fit(x, y, ...): what cannot be meant is an error that says what to write.
+    (lambda dl: _classifier(dl).fit(_loader(dl), 5), TypeError, r"`y` as an array of targets, got 5 \(int\)\. The second argument is `y`, as in Keras: pass `epochs` and `batch_size` by name, e\.g\. fit\(loader, epochs=5\)"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), _Y), ValueError, r"`y` is given, but `x` is a loader \(ArrayLoader\) that yields \(X, y\) batches itself"),
+    (lambda dl: _classifier(dl).fit((_X, _Y), _Y), ValueError, r"`x` is a tuple \(X, y\) and `y` is given too"),
+    (lambda dl: _classifier(dl).fit(_X, epochs=2), ValueError, r"`x` is an array \(numpy.ndarray with shape \(6, 4\)\) without targets: pass the targets too, e\.g\. fit\(X, y, batch_size=32\)"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, validation_data=_X), ValueError, r"`validation_data` is an array .* without targets: pass it as a tuple \(X_val, y_val\)"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), batch_size=3), ValueError, r"`batch_size` applies to arrays, but `x` is a loader whose batches are already made\. Remove `batch_size=3`"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), validation_split=0.5), ValueError, r"`validation_split` holds out part of arrays, but `x` is a loader\. Pass `validation_data` instead"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, validation_split=0.5, validation_data=(_X, _Y)), ValueError, r"Pass either `validation_data` or `validation_split`, not both"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, validation_split=1.0), ValueError, r"`validation_split` in \(0.0, 1.0\), got 1.0"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, validation_split="10%"), TypeError, r"`validation_split` to be a number"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, validation_split=0.9), ValueError, r"`validation_split=0.9` of 6 examples leaves no examples to train on\. Pass more examples or another fraction"),
+    (lambda dl: _classifier(dl).fit(_X, _Y, batch_size=7), ValueError, r"`batch_size` <= the number of examples \(6\), got 7"),
     (lambda dl: _classifier(dl).fit(_loader(dl), callbacks=[print]), TypeError, r"Callback objects in `callbacks`"),
-    (lambda dl: _classifier(dl).fit(_loader(dl), verbose="loud"), ValueError, r"`verbose` in \('auto', True, False, 'plot'\), got 'loud'"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), callbacks=3), TypeError, r"`callbacks` as a Callback or a list of them, got 3 \(int\)"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), callbacks=[ProgressBar]), TypeError, r"got the class ProgressBar: pass an instance, e\.g\. ProgressBar\(\)"),
+    (lambda dl: _classifier(dl).fit(_loader(dl), verbose="loud"), ValueError, r"`verbose` in \('auto', True, False, 'plot', 2\), got 'loud'"),
     (lambda dl: _classifier(dl).fit((onp.full((6, 4), onp.nan), _Y), batch_size=3), ValueError, r"`X` contains 24 NaN"),
     (lambda dl: _classifier(dl).fit((_X, _Y[:5]), batch_size=3), ValueError, r"`X` has 6, `y` has 5"),
     (_lenet_on_flat_images, ValueError, r"could not process a batch of shape \(2, 784\).*first layer"),
@@ -450,7 +651,8 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl).predict(_X, batch_size=0), ValueError, r"`batch_size` >= 1"),
     (lambda dl: _classifier(dl).predict(onp.zeros((0, 4))), ValueError, r"non-empty `X`"),
     (lambda dl: _classifier(dl).predict(iter([])), ValueError, r"`X` yielded no batches"),
-    (lambda dl: _classifier(dl).evaluate((_X, _Y)), ValueError, r"`data` was given as arrays"),
+    (lambda dl: _classifier(dl).evaluate(_loader(dl), batch_size=2), ValueError, r"`batch_size` applies to arrays, but `x` is a loader"),
+    (lambda dl: _classifier(dl).evaluate(_loader(dl), _Y), ValueError, r"`y` is given, but `x` is a loader"),
     (lambda dl: _classifier(dl).evaluate(_loader(dl), callbacks=[3]), TypeError, r"Callback objects in `callbacks`"),
 ]
 

@@ -63,7 +63,7 @@ from .summaries import count_parameters, summary  # noqa: E402
 from .train import History, Trainer  # noqa: E402
 # training: the neutral loop, schedules and the callbacks the trainer adds itself
 from .. import schedules, training  # noqa: E402
-from ..callbacks import LearningRateScheduler, TerminateOnNaN  # noqa: E402
+from ..callbacks import CSVLogger, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN  # noqa: E402
 
 from .. import __version__  # noqa: E402
 
@@ -81,4 +81,5 @@ __all__ = [
     "summary", "synthetic_linear", "train", "train_val_split", "try_all_gpus", "try_gpu",
     "use_korean_font", "utils", "xor_data",
 ]
-__all__ += ["LearningRateScheduler", "TerminateOnNaN", "schedules", "training"]  # training
+__all__ += ["CSVLogger", "LearningRateScheduler", "ModelCheckpoint", "TerminateOnNaN", "schedules",
+            "training"]  # training

@@ -6,11 +6,11 @@ is the only synchronization, so training loops call it once per epoch.
 import mxnet as mx
 from mxnet import gluon
 
-from ..metrics import LOSS_NAMES, check_loss_name, check_metric_name, loss_type_error
+from ..metrics import LOSS_NAMES, check_loss_name, loss_type_error, make_metric
 from ..metrics import Metric as _Metric
 from ._gluon import always_np
 
-__all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
+__all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "loss_name", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError"]
 
 
@@ -53,6 +53,7 @@ class Accuracy(Metric):
     """
 
     name = "accuracy"
+    greater_is_better = True
 
     def batch_values(self, y_hat, y):
         if y_hat.ndim == 2 and y_hat.shape[1] > 1:
@@ -76,6 +77,7 @@ class MeanSquaredError(Metric):
     """
 
     name = "mse"
+    greater_is_better = False
 
     def batch_values(self, y_hat, y):
         diff = y_hat - y.reshape(y_hat.shape).astype(y_hat.dtype)
@@ -96,6 +98,7 @@ class MeanAbsoluteError(Metric):
     """
 
     name = "mae"
+    greater_is_better = False
 
     def batch_values(self, y_hat, y):
         diff = y_hat - y.reshape(y_hat.shape).astype(y_hat.dtype)
@@ -107,7 +110,10 @@ METRICS = {"accuracy": Accuracy, "mse": MeanSquaredError, "mae": MeanAbsoluteErr
 
 
 def get_metric(metric):
-    """Return a fresh metric for a name in :data:`METRICS` (or pass a Metric through).
+    """Return a fresh metric for a name in :data:`METRICS`; a Metric passes through.
+
+    A plain function ``f(y_true, y_pred) -> float`` of NumPy arrays becomes a
+    :class:`dlbook.metrics.FunctionMetric`, computed over each epoch's examples at once.
 
     Examples
     --------
@@ -115,9 +121,7 @@ def get_metric(metric):
     >>> get_metric("accuracy")
     Accuracy()
     """
-    if isinstance(metric, _Metric):
-        return metric
-    return METRICS[check_metric_name(metric)]()
+    return make_metric(metric, METRICS)
 
 
 def _huber_forward(self, F, pred, label, sample_weight=None):
@@ -169,3 +173,29 @@ def get_loss(loss):
     if callable(loss):
         return loss
     raise loss_type_error(loss)
+
+
+def loss_name(loss):
+    """The name in :data:`LOSSES` of what ``loss`` computes, or None for a loss of its own.
+
+    The Trainer checks the targets against it before the first update (class
+    labels for ``'cross_entropy'``, one 0/1 label per output for
+    ``'binary_cross_entropy'``, ...). Gluon's own loss blocks are recognized
+    too; a ``SoftmaxCrossEntropyLoss(sparse_label=False)`` takes
+    probabilities, not class labels, and is not.
+
+    Examples
+    --------
+    >>> from mxnet import gluon
+    >>> from dlbook.mxnet.metrics import get_loss, loss_name
+    >>> loss_name(get_loss("cross_entropy")), loss_name(gluon.loss.L1Loss()), loss_name(abs)
+    ('cross_entropy', 'mae', None)
+    """
+    if isinstance(loss, gluon.loss.SoftmaxCrossEntropyLoss):
+        return "cross_entropy" if getattr(loss, "_sparse_label", True) else None
+    for cls, name in ((gluon.loss.SigmoidBinaryCrossEntropyLoss, "binary_cross_entropy"),
+                      (gluon.loss.L2Loss, "mse"), (gluon.loss.L1Loss, "mae"),
+                      (gluon.loss.HuberLoss, "huber")):
+        if isinstance(loss, cls):
+            return name
+    return None

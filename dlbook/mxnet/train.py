@@ -29,7 +29,7 @@ from .checkpoint import optimizer_state, restore_optimizer_state
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
 from .distributed import shard_loader, worker_info
-from .metrics import get_loss, get_metric
+from .metrics import get_loss, get_metric, loss_name
 from .utils import _check_block, try_gpu
 
 __all__ = ["History", "Trainer", "get_initializer"]
@@ -101,8 +101,11 @@ class Trainer(BaseTrainer):
     learning_rate : float, default 0.1
     optimizer_params : dict, optional
         Further optimizer settings, e.g. ``{'momentum': 0.9, 'wd': 1e-4}``.
-    metrics : sequence of str, optional
-        Names from :data:`dlbook.mxnet.metrics.METRICS` to report besides the loss.
+    metrics : str, Metric, function or a sequence of them, optional
+        What to report besides the loss: names from :data:`dlbook.mxnet.metrics.METRICS`
+        (``'accuracy'``, ``'mse'``, ``'mae'``), :class:`dlbook.mxnet.metrics.Metric`
+        objects, or functions ``f(y_true, y_pred) -> float`` of NumPy arrays
+        (:class:`dlbook.metrics.FunctionMetric`: exact over each epoch).
     device : mxnet.Context or list of mxnet.Context, optional
         Default: the first GPU if there is one, else the CPU. With several
         devices every batch is split across them (data parallelism) and their
@@ -204,7 +207,10 @@ class Trainer(BaseTrainer):
 
         Examples
         --------
-        Clip the gradient norm before every update:
+        Clip the gradient norm before every update. The step backpropagates the
+        batch's mean loss (and steps by 1), so the norm that is clipped is that of
+        the gradient the update uses; the default step backpropagates the sum and
+        divides by the batch size in ``step``:
 
         >>> from mxnet import autograd
         >>> from dlbook.mxnet import Trainer, mlp, load_array, xor_data
@@ -215,9 +221,10 @@ class Trainer(BaseTrainer):
         ...         with autograd.record():
         ...             y_hat = self.net(X)
         ...             loss = self.loss(y_hat, y)
-        ...         loss.backward()
+        ...             mean = loss.mean()
+        ...         mean.backward()
         ...         grad_clipping(self.net, 1.0)  # reads the norm: one wait per batch
-        ...         self.optimizer.step(X.shape[0])
+        ...         self.optimizer.step(1)
         ...         return y_hat, loss
         >>> trainer = ClippedTrainer(mlp(hidden=4, num_outputs=2), "cross_entropy")
         >>> len(trainer.fit(load_array(xor_data(), batch_size=2), epochs=2, verbose=False))
@@ -276,8 +283,8 @@ class Trainer(BaseTrainer):
             self.net.reset_state()
         return None
 
-    def _expects_class_labels(self):
-        return type(self.loss).__name__ == "SoftmaxCrossEntropyLoss"
+    def _loss_name(self):
+        return loss_name(self.loss)
 
     def _shard(self, loader):
         if is_distributed(self.kvstore) and isinstance(loader, ArrayLoader):

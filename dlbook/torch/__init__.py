@@ -47,14 +47,14 @@ __all__ += [
 ]
 # --- training: Trainer, History, losses, metrics, schedules, checkpoints ---
 from .. import schedules, training  # noqa: E402
-from ..callbacks import History, LearningRateScheduler, TerminateOnNaN  # noqa: E402
+from ..callbacks import CSVLogger, History, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN  # noqa: E402
 from . import checkpoint, metrics, train  # noqa: E402
 from .checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from .train import Trainer  # noqa: E402
 
 __all__ += [
-    "History", "LearningRateScheduler", "TerminateOnNaN", "Trainer", "checkpoint",
-    "load_checkpoint", "metrics", "save_checkpoint", "schedules", "train", "training",
+    "CSVLogger", "History", "LearningRateScheduler", "ModelCheckpoint", "TerminateOnNaN", "Trainer",
+    "checkpoint", "load_checkpoint", "metrics", "save_checkpoint", "schedules", "train", "training",
 ]
 # --- models, sequence models, regularization, optimization helpers ---
 from . import models, optim, regularization, sequence  # noqa: E402  (optim: core names + layer_stds)

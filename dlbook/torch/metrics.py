@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..metrics import LOSS_NAMES, check_loss_name, check_metric_name, loss_type_error
+from ..metrics import LOSS_NAMES, check_loss_name, loss_type_error, make_metric
 from ..metrics import Metric as _Metric
 
-__all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "Metric", "Accuracy",
+__all__ = ["LOSSES", "METRICS", "get_loss", "get_metric", "loss_name", "Metric", "Accuracy",
            "MeanSquaredError", "MeanAbsoluteError", "SoftmaxCrossEntropyLoss",
            "SigmoidBinaryCrossEntropyLoss", "L2Loss", "L1Loss", "HuberLoss"]
 
@@ -71,6 +71,7 @@ class Accuracy(Metric):
     """
 
     name = "accuracy"
+    greater_is_better = True
 
     def batch_values(self, y_hat, y):
         if y_hat.ndim == 2 and y_hat.shape[1] > 1:
@@ -94,6 +95,7 @@ class MeanSquaredError(Metric):
     """
 
     name = "mse"
+    greater_is_better = False
 
     def batch_values(self, y_hat, y):
         return _per_example((y_hat - _like(y, y_hat)) ** 2)
@@ -113,6 +115,7 @@ class MeanAbsoluteError(Metric):
     """
 
     name = "mae"
+    greater_is_better = False
 
     def batch_values(self, y_hat, y):
         return _per_example((y_hat - _like(y, y_hat)).abs())
@@ -123,7 +126,10 @@ METRICS = {"accuracy": Accuracy, "mse": MeanSquaredError, "mae": MeanAbsoluteErr
 
 
 def get_metric(metric):
-    """Return a fresh metric for a name in :data:`METRICS` (or pass a Metric through).
+    """Return a fresh metric for a name in :data:`METRICS`; a Metric passes through.
+
+    A plain function ``f(y_true, y_pred) -> float`` of NumPy arrays becomes a
+    :class:`dlbook.metrics.FunctionMetric`, computed over each epoch's examples at once.
 
     Examples
     --------
@@ -131,9 +137,7 @@ def get_metric(metric):
     >>> get_metric("accuracy")
     Accuracy()
     """
-    if isinstance(metric, _Metric):
-        return metric
-    return METRICS[check_metric_name(metric)]()
+    return make_metric(metric, METRICS)
 
 
 # ------------------------------------------------------------------ losses
@@ -263,3 +267,23 @@ def get_loss(loss):
     if callable(loss):
         return loss
     raise loss_type_error(loss)
+
+
+def loss_name(loss):
+    """The name in :data:`LOSSES` of what ``loss`` computes, or None for a loss of its own.
+
+    The Trainer checks the targets against it before the first update (class
+    labels for ``'cross_entropy'``, one 0/1 label per output for
+    ``'binary_cross_entropy'``, ...). This layer's loss modules are recognized;
+    any other callable is a loss of its own.
+
+    Examples
+    --------
+    >>> from dlbook.torch.metrics import L1Loss, get_loss, loss_name
+    >>> loss_name(get_loss("cross_entropy")), loss_name(L1Loss()), loss_name(abs)
+    ('cross_entropy', 'mae', None)
+    """
+    for name, cls in _LOSS_CLASSES.items():
+        if isinstance(loss, cls):
+            return name
+    return None

@@ -38,9 +38,9 @@ from ..training import (
     optimizer_type_error,
 )
 from .data import ArrayLoader
-from .devices import try_gpu
+from .devices import check_device, try_gpu
 from .distributed import check_kvstore, create_kvstore, is_distributed, shard_loader, worker_info
-from .metrics import SoftmaxCrossEntropyLoss, get_loss, get_metric
+from .metrics import get_loss, get_metric, loss_name
 from .summaries import _check_module
 
 __all__ = ["History", "Trainer", "OPTIMIZERS", "get_initializer"]
@@ -142,7 +142,7 @@ def _device_list(device):
             f"torch.device('cpu') or [torch.device('cuda:0')], got {describe(device)}."
         )
     try:
-        devices = [torch.device(d) for d in items]
+        devices = [check_device(d) for d in items]  # a GPU this machine lacks: a clear error
     except RuntimeError as err:
         raise ValueError(f"Unknown `device` {device!r}: {err}") from err
     if len(set(map(str, devices))) != len(devices):
@@ -180,8 +180,11 @@ class Trainer(BaseTrainer):
         (weight decay), ``'beta1'``, ``'beta2'``, ``'epsilon'``, ``'gamma1'``
         (RMSProp's decay), ``'centered'``, ``'clip_gradient'`` (clip each
         gradient element to ``[-c, c]``), ``'learning_rate'``.
-    metrics : sequence of str, optional
-        Names from :data:`dlbook.torch.metrics.METRICS` to report besides the loss.
+    metrics : str, Metric, function or a sequence of them, optional
+        What to report besides the loss: names from :data:`dlbook.torch.metrics.METRICS`
+        (``'accuracy'``, ``'mse'``, ``'mae'``), :class:`dlbook.torch.metrics.Metric`
+        objects, or functions ``f(y_true, y_pred) -> float`` of NumPy arrays
+        (:class:`dlbook.metrics.FunctionMetric`: exact over each epoch).
     device : torch.device, str or list of one, optional
         Default: the first GPU if there is one, else the CPU (``self.device``).
         Several devices raise ``NotImplementedError``: use one worker process
@@ -364,8 +367,8 @@ class Trainer(BaseTrainer):
             self.net.train(flag)
         return previous
 
-    def _expects_class_labels(self):
-        return isinstance(self.loss, SoftmaxCrossEntropyLoss)
+    def _loss_name(self):
+        return loss_name(self.loss)
 
     def _shard(self, loader):
         if self._kv is not None and isinstance(loader, ArrayLoader):
