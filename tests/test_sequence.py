@@ -595,13 +595,32 @@ def test_stateful_language_model_trains_with_the_trainer_in_both_layers(dl):
     history = trainer.fit(batches, epochs=6, verbose=False, validation_data=held_out)
     assert history.last("loss") < 0.2 * history["loss"][0]
     assert history.last("val_loss") < 0.2
-    # Validation starts from zeros: evaluating the same text afresh gives its last value.
-    net.reset_state()
-    assert trainer.evaluate(held_out)["loss"] == pytest.approx(history.last("val_loss"), rel=1e-5)
+    # Validation starts from zeros, and so does every evaluate(), also one right after
+    # another (the second does not continue from where the first stopped).
+    first = trainer.evaluate(held_out)["loss"]
+    assert first == pytest.approx(history.last("val_loss"), rel=1e-5)
+    assert trainer.evaluate(held_out)["loss"] == pytest.approx(first, rel=1e-5)
     assert dl.sequence.predict_chars(net, "abc", 5, vocab) == "abcdefgh"
-    if dl.FRAMEWORK == "torch":  # evaluate() switches to eval mode, which starts afresh
-        assert trainer.evaluate(held_out)["loss"] == pytest.approx(history.last("val_loss"),
-                                                                    rel=1e-5)
+
+
+def test_trainer_starts_every_inference_pass_of_a_stateful_model_from_zeros(dl):
+    vocab = Vocab("abcdefg")
+    net = dl.sequence.RNNModel(len(vocab), num_hiddens=6, cell="lstm", vocab_size=len(vocab),
+                               stateful=True)
+    trainer = dl.Trainer(net, loss="cross_entropy")
+    X = _tensor(dl, onp.random.default_rng(2).integers(0, len(vocab), size=(3, 5)),
+                dtype="int32")
+    batches = [(X, X)]
+    fresh = trainer.predict(X)
+    onp.testing.assert_allclose(trainer.predict(X), fresh, rtol=1e-5, atol=1e-6)
+    loss = trainer.evaluate(batches)["loss"]
+    assert trainer.evaluate(batches)["loss"] == pytest.approx(loss, rel=1e-5)
+    onp.testing.assert_allclose(trainer.predict(X), fresh, rtol=1e-5, atol=1e-6)
+    # The model itself keeps its state between calls: a second call continues the first.
+    with _inference(dl, net):
+        net.reset_state()
+        _ = net(X)
+        assert not onp.allclose(_np(net(X)), fresh, atol=1e-4)
 
 
 RNN_ERRORS = [

@@ -135,10 +135,11 @@ class RNNModel(_core._StateKeeper, gluon.HybridBlock):
         after :meth:`reset_state`, and when the batch size, the device or the
         mode (training inside ``autograd.record()``, or inference) changed
         since the previous call. Use it with sequential partitioning, whose
-        rows continue from batch to batch. In ``Trainer.fit`` every validation
-        pass, and the training epoch after one, therefore start from zeros;
-        call :meth:`reset_state` before a ``Trainer.evaluate`` that follows
-        another evaluation.
+        rows continue from batch to batch. The Trainer resets the state before
+        every validation pass, ``evaluate`` and ``predict`` (as the PyTorch
+        layer's model resets when the Trainer switches it to evaluation mode),
+        so each of them, and the training epoch after a validation pass, start
+        from zeros.
 
     Attributes
     ----------

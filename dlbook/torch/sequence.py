@@ -178,8 +178,8 @@ class RNNModel(_core._StateKeeper, nn.Module):
         ``net.eval()``, and when the batch size or the device changed since the
         previous call. Use it with sequential partitioning, whose rows continue
         from batch to batch. The Trainer switches the mode for every
-        validation pass and ``evaluate``, so each of them, and the training
-        epoch after a validation pass, start from zeros.
+        validation pass, ``evaluate`` and ``predict``, so each of them, and the
+        training epoch after a validation pass, start from zeros.
 
     Attributes
     ----------
@@ -231,8 +231,8 @@ class RNNModel(_core._StateKeeper, nn.Module):
     def train(self, mode=True):
         """Set training or evaluation mode (``nn.Module.train``); a stateful model starts afresh.
 
-        The Trainer switches to evaluation mode for every validation pass and
-        every ``evaluate`` (and back afterwards), so each of them reads its
+        The Trainer switches to evaluation mode for every validation pass,
+        ``evaluate`` and ``predict`` (and back afterwards), so each of them reads its
         batches from a zero state, and so does the training epoch after a
         validation pass.
         """
