@@ -4,13 +4,13 @@ The blocks are built and always run in MXNet's NumPy mode (``mxnet.np``
 arrays), whether or not ``npx.set_np()`` was called. The same builders, with
 the same arguments and checks, exist in :mod:`dlbook.torch.models`.
 """
-import functools
 
 import mxnet as mx
 from mxnet import gluon
 
 from .. import _models
 from .._models import ACTIVATIONS
+from ._gluon import always_np
 
 __all__ = ["ACTIVATIONS", "Sequential", "activation_layer", "mlp", "lenet"]
 
@@ -29,13 +29,6 @@ class Sequential(gluon.nn.HybridSequential):
     >>> net(mx.np.ones((3, 4))).shape
     (3, 2)
     """
-
-
-@functools.lru_cache(maxsize=None)
-def _always_np(cls):
-    """A subclass of a Gluon layer that always runs in MXNet's NumPy mode."""
-    return mx.util.use_np(type(cls.__name__, (cls,), {"__doc__": cls.__doc__,
-                                                     "__module__": cls.__module__}))
 
 
 @mx.util.use_np
@@ -59,12 +52,12 @@ def activation_layer(name):
     """
     _models.check_activation(name)
     if name == "leaky_relu":
-        return _always_np(gluon.nn.LeakyReLU)(0.01)
+        return always_np(gluon.nn.LeakyReLU)(0.01)
     if name == "elu":
-        return _always_np(gluon.nn.ELU)()
+        return always_np(gluon.nn.ELU)()
     if name == "gelu":
-        return _always_np(gluon.nn.GELU)()
-    return _always_np(gluon.nn.Activation)(name)
+        return always_np(gluon.nn.GELU)()
+    return always_np(gluon.nn.Activation)(name)
 
 
 @mx.util.use_np

@@ -18,6 +18,7 @@ from mxnet import autograd, gluon
 from .._checks import check_int, describe
 from .. import sequence as _core
 from ..sequence import KJV_BOOKS, Vocab, load_kjv, make_windows
+from ._gluon import has_value
 
 __all__ = [
     "KJV_BOOKS",
@@ -332,7 +333,7 @@ def grad_clipping(params, theta):
 # --------------------------------------------------------------- generation
 def _device_of(net):
     for p in net.collect_params().values():
-        if p._data is not None:
+        if has_value(p):
             return p.list_ctx()[0]
     raise RuntimeError("`net` has no initialized parameters; train or initialize it first.")
 
