@@ -31,12 +31,12 @@ import math
 import numbers
 import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from ._checks import check_choice, check_int, describe
+from ._files import atomic_open
 
 __all__ = ["Callback", "History", "TerminateOnNaN", "LearningRateScheduler", "ProgressBar",
            "LivePlot", "EarlyStopping", "ModelCheckpoint", "CSVLogger", "in_notebook"]
@@ -782,14 +782,5 @@ class CSVLogger(Callback):
                                 restval="", lineterminator="\n")
         writer.writeheader()
         writer.writerows(self._rows)
-        path = Path(self.filename)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(text.getvalue())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_open(self.filename, "w", encoding="utf-8", newline="") as f:
+            f.write(text.getvalue())

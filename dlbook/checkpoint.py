@@ -22,14 +22,13 @@ Each layer's ``save_checkpoint`` / ``load_checkpoint``
 only by the same layer (parameter names and optimizer states differ).
 """
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as onp
 
 from ._checks import describe
+from ._files import atomic_open
 from .callbacks import History
 from .data import BaseArrayLoader
 
@@ -129,16 +128,8 @@ def write_archive(path, arrays, manifest):
     path = Path(path)
     arrays = dict(arrays)
     arrays["manifest"] = onp.frombuffer(json.dumps(manifest).encode("utf-8"), dtype=onp.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            onp.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "wb") as f:
+        onp.savez(f, **arrays)
 
 
 def read_archive(path):
