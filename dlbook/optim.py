@@ -377,6 +377,9 @@ def plot_contour(objective, xlim, ylim, trajectories=None, levels=20, num=200, a
     """
     import matplotlib.pyplot as plt
 
+    from .plot import _ensure_korean_font
+
+    _ensure_korean_font()  # Korean labels without dl.setup(), as the plot module's functions
     if not callable(objective):
         raise TypeError(f"Expected `objective` to be an Objective2D or callable f(x, y), "
                         f"got {describe(objective)}.")

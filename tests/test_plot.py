@@ -76,6 +76,8 @@ draw = {
                                                   name="제곱", xlabel="입력").figure,
     "show_images": lambda: dlbook.show_images(onp.zeros((1, 4, 4)), 1, 1, titles=["첫째"])[0].figure,
     "plot_history": lambda: dlbook.plot_history({"loss": [1.0, -0.5], "accuracy": [0.5, 0.7]}),
+    "plot_contour": lambda: dlbook.optim.plot_contour(lambda x, y: x * x + y * y, (-1, 1), (-1, 1),
+                                                      title="등고선").figure,
 }[sys.argv[1]]
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
@@ -93,7 +95,8 @@ print(json.dumps({
 """
 
 
-@pytest.mark.parametrize("function", ["plot_lines", "plot_function", "show_images", "plot_history"])
+@pytest.mark.parametrize("function", ["plot_lines", "plot_function", "show_images", "plot_history",
+                                      "plot_contour"])
 def test_a_figure_without_setup_draws_hangul_with_a_korean_font(function, tmp_path):
     """In a fresh process that never called `setup` or `use_korean_font`."""
     import json
