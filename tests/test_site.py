@@ -743,7 +743,7 @@ def test_the_pytorch_notebook_installs_dlbook_and_runs_in_a_fresh_environment(bu
                         "ipykernel", "nbclient", "nbformat"], check=True, timeout=900)
         missing = subprocess.run([py, "-c", "import importlib.util as u; "
                                   "print(u.find_spec('dlbook'), u.find_spec('torch'))"],
-                                 capture_output=True, text=True, check=True)
+                                 capture_output=True, text=True, check=True, cwd=tmp_path)
         assert missing.stdout.split() == ["None", "None"], missing.stdout  # a fresh environment
         # The kernel is this environment's (PATH, an empty Jupyter data folder); pip inside it
         # resolves the book's pins (the CPU build of torch) as the build does.

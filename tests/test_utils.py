@@ -563,3 +563,12 @@ def test_record_in_a_kernel_glues_the_value_for_other_pages(tmp_path, layer):
     assert scrapbook.name == "test_accuracy"
     assert float(glued[0].data[scrapbook.mime_prefix + "text/plain"]) == 0.8125
     assert not [o for o in outputs if o.output_type == "stream"]  # nothing shown on the page
+
+
+def test_summary_of_a_batch_norm_mlp_builds_it_in_both_layers(dl):
+    # Torch's lazy batch norm has buffers that cannot be copied before the first batch.
+    net = dl.mlp(hidden=(256,), num_outputs=10, batch_norm=True)
+    if dl.FRAMEWORK == "mxnet":
+        net.initialize()
+    dl.summary(net, (1, 1, 28, 28))
+    assert dl.count_parameters(net) == 784 * 256 + 256 + 4 * 256 + 256 * 10 + 10

@@ -102,9 +102,13 @@ def _trial_pass(net, x):
     wrong width; on the copy it changes nothing, and the random state is put
     back so that ``net`` is later built with the same draws as without it.
     """
+    try:
+        trial = copy.deepcopy(net)
+    except ValueError:  # a lazy buffer (LazyBatchNorm) cannot be copied before it is built
+        return
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        copy.deepcopy(net)(x)
+        trial(x)
 
 
 def _default_device(net):
