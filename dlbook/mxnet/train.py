@@ -101,7 +101,7 @@ class Trainer(BaseTrainer):
     learning_rate : float, default 0.1
     optimizer_params : dict, optional
         Further optimizer settings, e.g. ``{'momentum': 0.9, 'wd': 1e-4}``.
-    metrics : str, Metric, function or a sequence of them, optional
+    metrics : str, dlbook.metrics.Metric, function or a sequence of them, optional
         What to report besides the loss: names from :data:`dlbook.mxnet.metrics.METRICS`
         (``'accuracy'``, ``'mse'``, ``'mae'``), :class:`dlbook.mxnet.metrics.Metric`
         objects, or functions ``f(y_true, y_pred) -> float`` of NumPy arrays

@@ -180,7 +180,7 @@ class Trainer(BaseTrainer):
         (weight decay), ``'beta1'``, ``'beta2'``, ``'epsilon'``, ``'gamma1'``
         (RMSProp's decay), ``'centered'``, ``'clip_gradient'`` (clip each
         gradient element to ``[-c, c]``), ``'learning_rate'``.
-    metrics : str, Metric, function or a sequence of them, optional
+    metrics : str, dlbook.metrics.Metric, function or a sequence of them, optional
         What to report besides the loss: names from :data:`dlbook.torch.metrics.METRICS`
         (``'accuracy'``, ``'mse'``, ``'mae'``), :class:`dlbook.torch.metrics.Metric`
         objects, or functions ``f(y_true, y_pred) -> float`` of NumPy arrays
