@@ -415,6 +415,18 @@ def test_a_failed_summary_pass_leaves_the_net_as_it_was(dl, capsys):
     assert onp.isfinite(history.history["loss"][0])
 
 
+def test_a_failed_summary_pass_leaves_a_batch_norm_net_as_it_was(dl):
+    # PyTorch's lazy batch norm has buffers that a plain deepcopy cannot copy.
+    net = _unbuilt(dl.lenet(activation="relu", pooling="max", batch_norm=True), dl)
+    with pytest.raises(Exception) as failure:
+        dl.summary(net, (1, 3, 4, 4))
+    assert any("`net` was left as it was" in note for note in getattr(failure.value, "__notes__", []))
+    with pytest.raises(RuntimeError, match=r"shape of parameter .* is not known yet"):
+        dl.count_parameters(net)
+    dl.summary(net, (1, 1, 28, 28))
+    assert dl.count_parameters(net, trainable_only=True) == 62158  # the chapter's count
+
+
 # -------------------------------------------------------------- derivative
 _X = onp.array([-3.0, -1.0, -0.2, 0.3, 1.0, 2.5], dtype="float32")
 

@@ -10,7 +10,7 @@ convolutional networks.
 import copy
 
 import torch
-from torch.nn.parameter import is_lazy
+from torch.nn.parameter import UninitializedBuffer, is_lazy
 
 from .._checks import describe
 from ..summaries import check_input_shape, format_summary, note_failed_pass, unknown_shape_error
@@ -102,10 +102,11 @@ def _trial_pass(net, x):
     wrong width; on the copy it changes nothing, and the random state is put
     back so that ``net`` is later built with the same draws as without it.
     """
-    try:
-        trial = copy.deepcopy(net)
-    except ValueError:  # a lazy buffer (LazyBatchNorm) cannot be copied before it is built
-        return
+    # torch cannot deepcopy a lazy buffer (LazyBatchNorm's running statistics): the copy
+    # gets fresh ones of the same kind.
+    memo = {id(b): UninitializedBuffer(device=b.device, dtype=b.dtype)
+            for b in net.buffers() if is_lazy(b)}
+    trial = copy.deepcopy(net, memo)
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
         trial(x)
