@@ -1,6 +1,8 @@
 # dlbook: build the book, run the tests.
 #   make book   create .venv, install everything, execute every chapter, write _build/html
 #   make test   create .venv, install everything, run unit tests, doctests and the executed book
+#   make pdf    the book as PDF, a Korean and an English edition, from the executed notebooks of
+#               make book (run it first): _build/pdf/dlbook-ko.pdf and dlbook-en.pdf
 #   make fast   the quick tier while working (unit tests and doctests, no book build, no installs)
 #   make bench  the training benchmark (minutes, on an idle machine): bench/results.{json,md}
 PYTHON ?= python3.11
@@ -8,7 +10,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test fast serve bench wheel clean constraints
+.PHONY: book pdf test fast serve bench wheel clean constraints
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] <= (3, 11), "MXNet 1.9.1 needs Python <= 3.11 (numpy<1.24)"' \
@@ -21,6 +23,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 book: $(STAMP)
 	$(BIN)/python tools/build_book.py
+
+pdf: $(STAMP)
+	$(BIN)/python tools/build_pdf.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

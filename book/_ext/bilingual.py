@@ -13,13 +13,24 @@
 In HTML each block becomes ``<div class="lang-block lang-ko" lang="ko">``; a
 small script shows one language at a time with a switch in the page (both
 languages show when JavaScript is off).
+
+A LaTeX build can keep one language (the PDF editions, ``tools/build_pdf.py``):
+with ``bilingual_language = "ko"`` or ``"en"`` the other language's blocks are
+left out of the written document. Headings carry both languages
+(``활성화 함수 (Activation Functions)``); the Korean edition keeps them as they are
+(the English name beside the Korean one, as Korean textbooks print a term), the
+English edition keeps the part in parentheses, ``Activation Functions``. Nothing
+changes for any other builder, or when the setting is empty (the default).
 """
+import re
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
+from sphinx.errors import ConfigError
 
 LANGUAGES = ("ko", "en")
+HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 
 
 class lang_block(nodes.General, nodes.Element):
@@ -61,6 +72,107 @@ def make_directive(lang):
     return LangDirective
 
 
+# ----------------------------------------------------------------- one language (LaTeX)
+def english_span(text):
+    """``(start, end)`` of the English name in a bilingual heading's text, else None.
+
+    A bilingual heading is Korean followed by its English name in parentheses, the
+    last parenthesised group of the text (the Korean part may hold parentheses of
+    its own: ``GPU (선택 사항) (GPU, Optional)``).
+
+    >>> text = "GPU (선택 사항) (GPU, Optional)"
+    >>> start, end = english_span(text)
+    >>> text[start:end]
+    'GPU, Optional'
+    >>> english_span("Glossary") is None, english_span("용어집") is None
+    (True, True)
+    """
+    stripped = text.rstrip()
+    if not stripped.endswith(")"):
+        return None
+    depth, close = 0, len(stripped) - 1
+    for index in range(close, -1, -1):
+        depth += {")": 1, "(": -1}.get(stripped[index], 0)
+        if depth == 0:
+            break
+    else:
+        return None
+    korean, english = stripped[:index], stripped[index + 1:close]
+    if not HANGUL.search(korean) or HANGUL.search(english) or not english.strip():
+        return None
+    start = index + 1
+    start += len(english) - len(english.lstrip())
+    return start, close - (len(english) - len(english.rstrip()))
+
+
+def _slice_inline(node, start, end):
+    """The inline children of ``node`` that cover characters ``start:end`` of its text.
+
+    Text is cut where the range cuts it; an inline element (math, literal) is kept
+    whole when it lies inside the range and dropped when it lies outside.
+    """
+    kept, offset = [], 0
+    for child in node.children:
+        length = len(child.astext())
+        lo, hi = max(start, offset), min(end, offset + length)
+        if isinstance(child, nodes.Text):
+            if lo < hi:
+                kept.append(nodes.Text(str(child)[lo - offset:hi - offset]))
+        elif offset >= start and offset + length <= end:
+            kept.append(child.deepcopy())
+        offset += length
+    return kept
+
+
+def english_title(node):
+    """Make a bilingual heading read its English name only; True when it was one.
+
+    ``node`` is a title (of a section or a part) or a reference whose text is a
+    page's title (``{doc}`` links).
+    """
+    while (len(node.children) == 1 and isinstance(node.children[0], nodes.Element)
+           and not isinstance(node.children[0], (nodes.literal, nodes.math))):
+        node = node.children[0]
+    span = english_span(node.astext())
+    if span is None:
+        return False
+    kept = _slice_inline(node, *span)
+    if not kept:
+        return False
+    node.children = []
+    node.extend(kept)
+    return True
+
+
+def keep_one_language(app, doctree, docname):
+    """In a LaTeX build with ``bilingual_language`` set, drop the other language's blocks."""
+    lang = app.config.bilingual_language
+    if not lang or app.builder.format != "latex":
+        return
+    for block in list(doctree.findall(lang_block)):
+        if block.parent is None:
+            continue
+        if block["lang"] == lang:
+            block.replace_self(block.children)
+        else:
+            block.parent.remove(block)
+    if lang == "en":
+        # Titles, and the root page's sub-headings that sphinx-jupyterbook-latex turns
+        # into its RootHeader nodes.
+        for title in doctree.findall(lambda n: isinstance(n, nodes.title)
+                                     or type(n).__name__ == "RootHeader"):
+            english_title(title)
+        for ref in doctree.findall(nodes.reference):
+            if ref.get("internal") or "refid" in ref:
+                english_title(ref)
+
+
+def check_language(app, config):
+    if config.bilingual_language not in (None, "", *LANGUAGES):
+        raise ConfigError(f"bilingual_language must be one of {', '.join(LANGUAGES)} or empty "
+                          f"(both languages); got {config.bilingual_language!r}.")
+
+
 def add_static(app):
     static = str(Path(__file__).resolve().parent.parent / "_static")
     if static not in app.config.html_static_path:
@@ -78,6 +190,11 @@ def setup(app):
     )
     for lang in LANGUAGES:
         app.add_directive(lang, make_directive(lang))
+    # The language of a one-language LaTeX build (None: both). It changes only what is
+    # written, never what is read (no "env" rebuild).
+    app.add_config_value("bilingual_language", None, "", [str, type(None)])
+    app.connect("config-inited", check_language)
+    app.connect("doctree-resolved", keep_one_language)
     app.connect("builder-inited", add_static)
     app.add_css_file("bilingual.css")
     app.add_js_file("bilingual.js")
