@@ -8,7 +8,10 @@ The budget, for the 2-core CI machine:
 2. a rebuild after editing one chapter's prose: at most 60 s, executing nothing;
 3. a rebuild after editing one chapter's code (its first code cell): executes that
    chapter only -- in a chapter with framework cells, where the first code cell
-   is the MXNet one, only its MXNet notebook (the report lists the notebooks run).
+   is the MXNet one, only its MXNet notebook (the report lists the notebooks run);
+4. the two PDF editions (``tools/build_pdf.py``) on top of the full build: at most
+   5 minutes, executing nothing (``--no-pdf`` leaves this step out where XeLaTeX
+   is not installed).
 
 Each step runs ``tools/build_book.py`` in a copy of the working tree (the
 checkout itself is never edited) and reads which chapters it executed from
@@ -31,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FULL_BUILD_LIMIT = 15 * 60
 PROSE_REBUILD_LIMIT = 60
+PDF_LIMIT = 5 * 60
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "_build", "test-artifacts", "dist", "build",
                                      "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis")
 
@@ -45,6 +49,17 @@ def build(root, jobs=None):
     if proc.returncode != 0:
         raise SystemExit(f"the build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return seconds, json.loads((root / "_build" / "execution-times.json").read_text())
+
+
+def build_pdf(root):
+    """Run the PDF build in ``root`` after its book build; return (wall seconds, its report)."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(root / "tools" / "build_pdf.py"), "--root", str(root)],
+                          cwd=root, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"the PDF build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return seconds, json.loads((root / "_build" / "pdf" / "build-times.json").read_text())
 
 
 def edit_prose(path):
@@ -70,6 +85,7 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "bench" / "build-budget"))
     parser.add_argument("--jobs", type=int, default=None,
                         help="notebooks executed at once (default: build_book's, one per core)")
+    parser.add_argument("--no-pdf", action="store_true", help="leave out the PDF editions' step")
     args = parser.parse_args(argv)
     steps = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,6 +109,18 @@ def main(argv=None):
         steps.append(full)
         print(f"full build: {seconds:.0f} s, {len(full['executed_runs'])} notebooks of "
               f"{len(report['executed'])} chapters executed", flush=True)
+
+        if not args.no_pdf:
+            before = json.loads((root / "_build" / "execution-times.json").read_text())
+            seconds, pdf_report = build_pdf(root)
+            after = json.loads((root / "_build" / "execution-times.json").read_text())
+            untouched = before == after  # the PDFs executed nothing
+            steps.append({"step": "PDF editions (ko, en) after the full build",
+                          "limit_seconds": PDF_LIMIT, "seconds": round(seconds, 1),
+                          "executed": [] if untouched else ["(execution-times.json changed)"],
+                          "editions": pdf_report.get("editions"),
+                          "ok": seconds <= PDF_LIMIT and untouched and bool(pdf_report.get("ok"))})
+            print(f"PDF editions: {seconds:.0f} s", flush=True)
 
         edit_prose(chapter)
         seconds, report = build(root, args.jobs)
@@ -119,7 +147,8 @@ def main(argv=None):
              f"in {full['execution_wall_seconds']:.0f} s of wall time; kernel time per framework: "
              f"{per_framework}.", "",
              "| step | wall time | budget | executed | verdict |", "| --- | ---: | --- | --- | --- |"]
-    budgets = {"full build": "≤ 15 min", "prose": "≤ 60 s, nothing executed", "code": "that chapter only"}
+    budgets = {"full build": "≤ 15 min", "prose": "≤ 60 s, nothing executed", "code": "that chapter only",
+               "PDF": "≤ 5 min, nothing executed"}
     for s in steps:
         budget = next(v for k, v in budgets.items() if s["step"].startswith(k))
         runs = s.get("executed_runs") or s["executed"]
