@@ -446,6 +446,96 @@ def test_built_html_names_no_cdn_and_loads_nothing_remote(built_book):
         text = css.read_text(encoding="utf-8", errors="replace")
         assert not re.search(r"url\(\s*['\"]?(https?:)?//|@import\s+['\"]?(https?:)?//", text), css
     assert (SITE / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    # Nor does any script the site serves hold a CDN's address, MathJax's accessibility
+    # components included (Font Awesome's "fontawesome.com" credit is no address).
+    address = re.compile(r"//(?:[\w-]+\.)*(?:" + CDN.pattern + ")", re.IGNORECASE)
+    scripts = list(SITE.joinpath("_static").rglob("*.js"))
+    assert len(scripts) > 50
+    for script in scripts:
+        found = address.search(script.read_text(encoding="utf-8", errors="replace"))
+        assert not found, f"{script.relative_to(SITE)} names a CDN: {found.group()}"
+    # Of MathJax's combined bundles only the one the pages load is served.
+    bundles = sorted(p.name for p in (SITE / "_static" / "mathjax").glob("*.js"))
+    assert bundles == ["tex-mml-chtml.js"], bundles
+
+
+def test_mathjax_copy_makes_cdn_addresses_inert():
+    source = site_assets.mathjax_source()
+    engine = (source / "a11y" / "sre.js").read_text(encoding="utf-8")
+    assert CDN.search(engine), "the shipped speech-rule engine no longer names a CDN: update the docs"
+    inert = site_assets.offline_mathjax_text(engine)
+    assert not CDN.search(inert)
+    assert inert.count(site_assets.MATHJAX_OFFLINE) == len(site_assets.MATHJAX_CDN.findall(engine)) >= 3
+    assert len(inert) < len(engine) and inert.replace(site_assets.MATHJAX_OFFLINE, "") == \
+        site_assets.MATHJAX_CDN.sub("", engine)  # nothing else changed
+    excluded = site_assets.mathjax_excluded("tex-mml-chtml.js")
+    assert excluded("tex-svg.js") and excluded("latest.js") and excluded("node-main.js")
+    assert not excluded("tex-mml-chtml.js") and not excluded("output/svg.js")
+    assert not excluded("a11y/sre.js") and not excluded("sre/mathmaps/en.json")
+
+
+# Every option of MathJax's menu that loads something: the accessibility explorer and its
+# speech, Braille and highlighting, the other renderer, each speech language.
+MATH_MENU_SETTINGS = [("explorer", True), ("speech", True), ("braille", True), ("viewBraille", True),
+                      ("speechRules", "clearspeak-default"), ("semantics", True), ("zoom", "Click"),
+                      ("assistiveMml", False), ("treeColoring", True), ("infoType", True),
+                      ("infoRole", True), ("infoPrefix", True), ("magnification", "Keyboard"),
+                      ("highlight", "Hover"), ("collapsible", True), ("autocollapse", True),
+                      ("renderer", "SVG")]
+
+
+@pytest.mark.slow
+def test_no_math_menu_option_reaches_outside_the_site(site, browser):
+    locales = sorted(p.stem for p in (SITE / "_static" / "mathjax" / "sre" / "mathmaps").glob("*.json")
+                     if p.stem != "base")
+    assert {"en", "de", "nemeth"} <= set(locales)
+    attempted, failed, loaded = [], [], set()
+    context = browser.new_context(locale="ko-KR")
+
+    def route(route):
+        url = route.request.url
+        if is_local(url):
+            loaded.add(urlsplit(url).path.split("/_static/mathjax/")[-1])
+            route.continue_()
+        else:
+            attempted.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    context.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    context.on("requestfailed", lambda r: is_local(r.url) and failed.append(f"failed {r.url}"))
+    set_option = """async ([name, value]) => {
+        const option = MathJax.startup.document.menu.menu.pool.lookup(name);
+        if (!option) return null;
+        option.setValue(value);
+        await new Promise(done => setTimeout(done, 50));
+        await MathJax.startup.promise;
+        if (name !== "speechRules") return option.getValue();
+        const sre = MathJax.startup.document.options.sre;  // this one sets the engine's rules
+        return sre.domain + "-" + sre.style;
+    }"""
+    try:
+        page = context.new_page()
+        page.goto(urljoin(site, "book/training.html"), wait_until="load")
+        wait_for_math(page)
+        settings = MATH_MENU_SETTINGS + [("locale", lang) for lang in locales] + [("renderer", "CHTML")]
+        for name, value in settings:
+            got = page.evaluate(set_option, [name, value])
+            assert got == value, f"menu option {name}: set {value!r}, reads {got!r}"
+            page.wait_for_timeout(200)
+        page.wait_for_timeout(1000)
+        wait_for_math(page)
+        sources = page.locator(".math").count()
+        rendered = page.evaluate("() => [...document.querySelectorAll('.math')].filter("
+                                 "m => m.querySelector('mjx-container mjx-math')).length")
+    finally:
+        context.close()
+    assert not attempted, "the math menu reached outside the site:\n" + "\n".join(attempted)
+    assert not failed, "\n".join(failed)
+    # The options did load what they need, from the site.
+    assert {"a11y/explorer.js", "a11y/sre.js", "output/svg.js"} <= loaded, sorted(loaded)
+    assert {f"sre/mathmaps/{lang}.json" for lang in locales} <= loaded, sorted(loaded)
+    assert sources > 100 and rendered == sources, (sources, rendered)
 
 
 @pytest.mark.slow

@@ -3,7 +3,15 @@
 * **Offline math.** MathJax 3 (the ``tex-mml-chtml`` component with its fonts)
   comes from the PyPI package ``sphinx-mathjax-offline`` (pinned in
   ``constraints.txt``) and is copied to ``_static/mathjax``; ``mathjax_path``
-  in ``_config.yml`` points there. No page loads MathJax from a CDN.
+  in ``_config.yml`` points there. No page loads MathJax from a CDN. Only the
+  configured combined component is copied (the other top-level bundles, which
+  no page loads, are left out), with the folders it loads from on demand: the
+  menu's renderers, the accessibility explorer with its speech-rule engine and
+  the engine's locale files (``sre/mathmaps``). The engine carries three
+  addresses on cdn.jsdelivr.net -- its default folder of locale files (replaced
+  in the browser by the local ``[sre]`` folder) and two scripts that only
+  Internet Explorer would load; :func:`offline_mathjax_text` points them at
+  ``about:blank``, so that no menu option can make a page reach outside the site.
 * **No other remote scripts.** sphinx-thebe (always loaded by Jupyter Book)
   writes the address of its bundle on a CDN into every page although this book
   has no live-code button; those two script tags are dropped.
@@ -54,12 +62,41 @@ def mathjax_source():
     return folder
 
 
+MATHJAX_CDN = re.compile(r"https?://cdn\.jsdelivr\.net/npm/")
+MATHJAX_OFFLINE = "about:blank#offline/"
+
+
+def offline_mathjax_text(text):
+    """``text`` (a MathJax component) with every cdn.jsdelivr.net address made inert.
+
+    >>> offline_mathjax_text('n.url="https://cdn.jsdelivr.net/npm/speech-rule-engine@"+v')
+    'n.url="about:blank#offline/speech-rule-engine@"+v'
+    """
+    return MATHJAX_CDN.sub(MATHJAX_OFFLINE, text)
+
+
+def mathjax_excluded(component):
+    """The copy's filter: top-level bundles other than ``component``, and latest.js."""
+    def excluded(path):
+        # latest.js exists only to fetch "the latest MathJax" from a CDN.
+        return "/" not in path and path.endswith(".js") and path != component
+    return excluded
+
+
 def copy_mathjax(app, exc):
-    if app.builder.format != "html":
+    if app.builder.format != "html" or exc is not None:
         return
-    # latest.js exists only to fetch "the latest MathJax" from a CDN: leave it out.
-    copy_asset(str(mathjax_source()), str(Path(app.outdir) / "_static" / "mathjax"),
-               excluded=lambda path: path.endswith("latest.js"))
+    component = Path(app.config.mathjax_path).name
+    target = Path(app.outdir) / "_static" / "mathjax"
+    shutil.rmtree(target, ignore_errors=True)  # no bundle of an earlier build stays behind
+    copy_asset(str(mathjax_source()), str(target), excluded=mathjax_excluded(component))
+    if not (target / component).is_file():
+        raise RuntimeError(f"mathjax_path names {app.config.mathjax_path}, which "
+                           f"sphinx-mathjax-offline does not ship")
+    for path in target.rglob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        if MATHJAX_CDN.search(text):
+            path.write_text(offline_mathjax_text(text), encoding="utf-8")
 
 
 def drop_remote_scripts(app, pagename, templatename, context, doctree):
