@@ -59,6 +59,37 @@ def test_checker_rejects(bad, message):
     assert any(message in p for p in problems), problems
 
 
+@pytest.mark.parametrize("wrong, right", [
+    ("MLP 는 층을 쌓습니다.", "MLP는 층을 쌓습니다."),
+    ("Gluon 의 층입니다.", "Gluon의 층입니다."),
+    ("2 층 신경망과 10 개의 출력", "2층 신경망과 10개의 출력"),
+    ("평균 제곱 오차 (MSE) 는 큽니다.", "평균 제곱 오차 (MSE)는 큽니다."),
+    ("**비율** 을 봅니다.", "**비율**을 봅니다."),
+    ("`x`는 배열이고 $n$개입니다.", "`x` 는 배열이고 $n$ 개입니다."),
+])
+def test_particle_spacing_is_reported_and_fixed(wrong, right):
+    text = GOOD.replace("활성화 함수는 비선형입니다.", wrong)
+    problems = check_bilingual.check_text(text, "chapter.md")
+    assert problems and all(p.startswith("chapter.md:4: particle spacing") for p in problems), problems
+    fixed = check_bilingual.fix_spacing(text)
+    assert right in fixed and check_bilingual.check_text(fixed) == []
+
+
+@pytest.mark.parametrize("line", [
+    "10 이상의 값, ReLU 가중치, log 로그 함수, 2 과적합",   # words that start like particles
+    "**평균 제곱 오차 (MSE)** 는 큽니다.",               # CommonMark needs the space after )**
+    "인라인 `x` 는 코드, $x$ 는 수식입니다.",
+])
+def test_particle_spacing_leaves_correct_text_alone(line):
+    assert check_bilingual.spacing_fixes(line) == []
+
+
+def test_particle_spacing_skips_english_blocks_code_and_math():
+    text = GOOD.replace("Activation functions are nonlinear.", "MLP 는 is Korean in English?")
+    text = text.replace("x = 1", 'label = "MLP 는"')
+    assert check_bilingual.spacing_problems(text) == []
+
+
 def test_fingerprint_follows_dlbook_sources_and_each_framework_skips_the_other_layer(tmp_path):
     shutil.copytree(ROOT / "dlbook", tmp_path / "dlbook",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -8,7 +8,13 @@ Rules (a chapter breaks one -> a message with file and line):
   (``+++``) and language-neutral directives (figures without captions, ...) may stand;
 * ``ko`` and ``en`` blocks come in pairs, one of each, next to each other;
 * a ``ko`` block contains Hangul; an ``en`` block is mostly Latin text;
-* every heading carries both languages: "활성화 함수 (Activation Functions)".
+* every heading carries both languages: "활성화 함수 (Activation Functions)";
+* Korean particles follow one spacing rule (in ``ko`` blocks and headings): attached to a
+  Latin word, a number, a closing parenthesis, ``%`` or a bold span ("MLP는", "Gluon의",
+  "2층", "(MSE)는", "**비율**을"), and one space after inline code or inline math
+  ("`x` 는", "$x$ 는"), which is what most chapters do.
+
+    python tools/check_bilingual.py --fix-spacing book/*.md   # rewrite the spacing in place
 """
 import re
 import sys
@@ -23,6 +29,139 @@ COLON_OPEN = re.compile(r"^(:{3,})\{([\w:-]+)\}")
 NEUTRAL_DIRECTIVES = {"code-cell", "math", "toctree", "tableofcontents", "raw", "image",
                       "figure-md", "glue:figure", "nb-exec-table", "autosummary",
                       "automodule", "autofunction", "autoclass", "bibliography", "eval-rst"}
+
+
+# Particle spacing ---------------------------------------------------------------------
+# A Korean particle (josa) or copula form is recognised only as a whole Hangul word, so
+# that words which merely start like one ("이상", "가중치", "로그", "과적합", "에포크")
+# are never taken for a particle.
+_BASE = ("은 는 이 가 을 를 의 에 에서 에게 으로 로 와 과 도 만 까지 부터 보다 처럼 만큼 마다 "
+         "이다 입니다 인 일 이고 이며 이면 이나 이라 이라는 이라고 이란 이므로 이지만 이어야 "
+         "이었습니다 라는 라고 란 였습니다").split()
+_STACKABLE = "에 에서 에게 으로 로 와 과 까지 부터 보다 처럼 만큼 마다 만".split()
+PARTICLES = frozenset(_BASE + [a + b for a in _STACKABLE for b in ("는", "도", "의", "만", "은")]
+                      + ["으로서", "로서", "으로써", "로써", "만으로", "만이", "만을"])
+#: Counters attached to an Arabic numeral ("2층", "10개", "3차원", "1998년").
+COUNTERS = ("차원", "번째", "분의", "개", "층", "장", "년", "번", "배", "단계", "가지", "줄", "칸",
+            "자리", "명", "회", "차")
+_MASK_CODE, _MASK_MATH = "\x01", "\x02"
+_SPAN = re.compile(r"(`+)(.+?)\1|(\${1,2})(.+?)\3")
+_HANGUL_WORD = r"([\uac00-\ud7a3]+)(?![\uac00-\ud7a3])"
+# Something a particle attaches to: a Latin letter or digit (outside code and math), a
+# closing parenthesis, a percent sign, or the closing ** of a bold span; one space or more.
+_ATTACHED = re.compile(r"([A-Za-z0-9)%]|(?<=[^\s*])\*\*)( +)" + _HANGUL_WORD)
+_AFTER_SPAN = re.compile(r"([" + _MASK_CODE + _MASK_MATH + r"][`$]+)" + _HANGUL_WORD)
+_PUNCT = set("!\"#%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def _mask(line):
+    """The line with the contents of inline code and math replaced by placeholders."""
+    def repl(m):
+        if m.group(1) and m.start() > 0 and line[m.start() - 1] == "}":
+            return "0" * len(m.group(0))  # a role ({recorded}`...`) renders as a word or number
+        if m.group(1):
+            return m.group(1) + _MASK_CODE * len(m.group(2)) + m.group(1)
+        return m.group(3) + _MASK_MATH * len(m.group(4)) + m.group(3)
+    return _SPAN.sub(repl, line)
+
+
+def _is_particle(word, after_digit):
+    if word in PARTICLES:
+        return True
+    if after_digit:
+        for c in COUNTERS:
+            if word.startswith(c) and (word == c or word[len(c):] in PARTICLES
+                                       or word[len(c):].startswith("짜리")):
+                return True
+    return False
+
+
+def _bold_closings(masked):
+    """Positions of the ``**`` that close a bold span in one line."""
+    marks = [m.start() for m in re.finditer(r"\*\*", masked)]
+    return set(marks[1::2])
+
+
+def spacing_fixes(line):
+    """(column, wrong, right) for every particle spaced against the rule in one line."""
+    masked = _mask(line)
+    closings = _bold_closings(masked)
+    fixes = []
+    for m in _ATTACHED.finditer(masked):
+        before, word = m.group(1), m.group(3)
+        if before == "**":
+            if m.start(1) not in closings or masked[m.start(1) - 1] in _PUNCT:
+                continue  # an opening **, or one that CommonMark closes only before a space
+        if _is_particle(word, before.isdigit()):
+            fixes.append((m.start(2), m.group(2), ""))
+    for m in _AFTER_SPAN.finditer(masked):
+        if _is_particle(m.group(2), True):  # "$n$ 개" like "$n$ 은"
+            fixes.append((m.end(1), "", " "))
+    return sorted(fixes)
+
+
+def fix_spacing_line(line):
+    """``line`` with the particle spacing rule applied."""
+    for col, wrong, right in reversed(spacing_fixes(line)):
+        line = line[:col] + right + line[col + len(wrong):]
+    return line
+
+
+def _korean_lines(lines):
+    """Indices of the lines that the spacing rule applies to: ko blocks and headings."""
+    out = []
+    i = _strip_front_matter(lines)
+    fence = None
+    in_ko = None
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = None
+        elif in_ko:
+            if stripped == in_ko:
+                in_ko = None
+            elif FENCE_OPEN.match(stripped):
+                fence = FENCE_OPEN.match(stripped).group(1)
+            elif stripped.startswith("$$"):
+                if not (stripped.count("$$") >= 2 and len(stripped) > 2):
+                    fence = "$$"
+            elif not COLON_OPEN.match(stripped) and not re.fullmatch(r":{3,}", stripped):
+                out.append(i)
+        else:
+            m = LANG_OPEN.match(stripped)
+            if m and m.group(2) == "ko":
+                in_ko = m.group(1)
+            elif FENCE_OPEN.match(stripped):
+                fence = FENCE_OPEN.match(stripped).group(1)
+            elif stripped.startswith("#"):
+                out.append(i)
+        i += 1
+    return out
+
+
+def spacing_problems(text, name="<text>"):
+    """Messages for every particle that breaks the spacing rule in a chapter's source."""
+    lines = text.splitlines()
+    problems = []
+    for i in _korean_lines(lines):
+        for col, wrong, right in spacing_fixes(lines[i]):
+            start = max(0, col - 12)
+            context = lines[i][start:col + 6]
+            if right:
+                rule = "put one space between inline code or math and a particle"
+            else:
+                rule = "attach the particle to the word before it"
+            problems.append(f"{name}:{i + 1}: particle spacing in {context!r}: {rule}")
+    return problems
+
+
+def fix_spacing(text):
+    """``text`` with the spacing rule applied to its ko blocks and headings."""
+    lines = text.split("\n")
+    for i in _korean_lines(lines):
+        lines[i] = fix_spacing_line(lines[i])
+    return "\n".join(lines)
 
 
 def _strip_front_matter(lines):
@@ -136,7 +275,7 @@ def check_text(text, name="<text>"):
         k += 1
     if not blocks:
         problems.append(f"{name}: no :::{{ko}} / :::{{en}} blocks at all")
-    return problems
+    return problems + spacing_problems(text, name)
 
 
 def check_file(path):
@@ -145,7 +284,16 @@ def check_file(path):
 
 
 def main(argv=None):
-    paths = argv if argv is not None else sys.argv[1:]
+    paths = list(argv if argv is not None else sys.argv[1:])
+    if "--fix-spacing" in paths:
+        paths.remove("--fix-spacing")
+        for path in paths:
+            path = Path(path)
+            text = path.read_text(encoding="utf-8")
+            fixed = fix_spacing(text)
+            if fixed != text:
+                path.write_text(fixed, encoding="utf-8")
+                print(f"fixed particle spacing in {path}")
     problems = [p for path in paths for p in check_file(path)]
     for p in problems:
         print(p)
