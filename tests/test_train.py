@@ -1041,3 +1041,42 @@ def test_torch_dist_sync_trains_each_worker_on_its_shard_with_the_same_weights()
     assert [(r["rank"], r["workers"]) for r in results] == [(0, 2), (1, 2)]
     assert all(r["updates"] == 2 * 4 and r["epochs"] == 2 for r in results)  # 32 examples each
     assert results[0]["weights"] == results[1]["weights"]  # one model, averaged gradients
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_nag_takes_the_same_steps_in_both_layers(momentum):
+    """'nag' is MXNet's Nesterov SGD; the PyTorch layer's is torch's SGD(nesterov=True)."""
+    import mxnet as mx
+    from mxnet import gluon
+
+    from dlbook import mxnet as dlm
+    from dlbook import torch as dlt
+
+    rng = onp.random.default_rng(0)
+    X = rng.normal(size=(32, 3)).astype("float32")
+    y = (X @ onp.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
+    w0 = rng.normal(size=(1, 3)).astype("float32")
+    # No weight decay: MXNet 1.9.1's NAG kernel decays the momentum with the already-updated
+    # weight (one step from w=1, g=2, lr=0.1, wd=0.1 gives momentum 0.23994, not 0.24), so
+    # with wd the two layers drift apart by about 1e-3 in 12 steps.
+    params = {"momentum": momentum, "wd": 0.0}
+
+    with mx.np_shape(True), mx.np_array(True):
+        mnet = gluon.nn.Dense(1, in_units=3)
+        mnet.initialize()
+        mnet.weight.set_data(mx.np.array(w0))
+        mnet.bias.set_data(mx.np.zeros(1))
+        dlm.Trainer(mnet, "mse", "nag", learning_rate=0.05, optimizer_params=params).fit(
+            dlm.load_array((X, y), 8, shuffle=False), epochs=3, verbose=False)
+        m_weight = mnet.weight.data().asnumpy()
+
+    tnet = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        tnet.weight.copy_(torch.from_numpy(w0))
+        tnet.bias.zero_()
+    trainer = dlt.Trainer(tnet, "mse", "nag", learning_rate=0.05, optimizer_params=params)
+    trainer.fit(dlt.load_array((X, y), 8, shuffle=False), epochs=3, verbose=False)
+    assert trainer.optimizer.param_groups[0]["nesterov"] is (momentum > 0)
+    # 12 updates; a wrong rule (plain momentum, or no momentum) differs by far more than 1e-4
+    onp.testing.assert_allclose(tnet.weight.detach().numpy(), m_weight, rtol=1e-4, atol=1e-5)
+    assert not onp.allclose(m_weight, w0, atol=1e-2)

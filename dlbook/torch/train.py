@@ -52,12 +52,15 @@ OPTIMIZERS = {
     "rmsprop": (torch.optim.RMSprop, {"alpha": 0.9}),  # MXNet's gamma1 = 0.9
     "adagrad": (torch.optim.Adagrad, {"eps": 1e-7}),  # MXNet's eps
     "adamw": (torch.optim.AdamW, {}),
+    # MXNet's NAG is SGD with Nesterov momentum (the same update: v <- m v + g, w <- w - lr (g + m v)).
+    "nag": (torch.optim.SGD, {}),
 }
 
 # `optimizer_params` keys (MXNet's names) and the torch.optim argument each becomes.
 _COMMON_KEYS = {"learning_rate": "lr", "wd": "weight_decay", "clip_gradient": None}
 _KEYS = {
     "sgd": {"momentum": "momentum", "nesterov": "nesterov"},
+    "nag": {"momentum": "momentum"},
     "adam": {"beta1": "betas", "beta2": "betas", "epsilon": "eps", "amsgrad": "amsgrad"},
     "adamw": {"beta1": "betas", "beta2": "betas", "epsilon": "eps", "amsgrad": "amsgrad"},
     "rmsprop": {"gamma1": "alpha", "epsilon": "eps", "centered": "centered", "momentum": "momentum"},
@@ -82,6 +85,8 @@ def _optimizer_arguments(name, params, learning_rate):
             kwargs[target] = value
     if "beta1" in params or "beta2" in params:
         kwargs["betas"] = tuple(betas)
+    if name == "nag" and kwargs.get("momentum", 0.0) > 0:  # torch refuses Nesterov without momentum;
+        kwargs["nesterov"] = True                          # with none, NAG is plain SGD in both
     clip = params.get("clip_gradient")
     return kwargs, None if clip is None else float(clip)
 
@@ -172,7 +177,8 @@ class Trainer(BaseTrainer):
         A name from :data:`dlbook.torch.metrics.LOSSES` (``'cross_entropy'``, ``'mse'``, ...)
         or a callable ``loss(y_hat, y)`` returning one value per example.
     optimizer : str or torch.optim.Optimizer, default 'sgd'
-        ``'sgd'``, ``'adam'``, ``'rmsprop'``, ``'adagrad'`` or ``'adamw'`` (see
+        ``'sgd'``, ``'nag'`` (SGD with Nesterov momentum, as MXNet's), ``'adam'``,
+        ``'rmsprop'``, ``'adagrad'`` or ``'adamw'`` (see
         :data:`OPTIMIZERS`), or an optimizer already built over ``net.parameters()``.
     learning_rate : float, default 0.1
     optimizer_params : dict, optional
