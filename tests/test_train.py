@@ -1080,3 +1080,50 @@ def test_nag_takes_the_same_steps_in_both_layers(momentum):
     # 12 updates; a wrong rule (plain momentum, or no momentum) differs by far more than 1e-4
     onp.testing.assert_allclose(tnet.weight.detach().numpy(), m_weight, rtol=1e-4, atol=1e-5)
     assert not onp.allclose(m_weight, w0, atol=1e-2)
+
+
+@pytest.mark.parametrize("params", [{"wd": 0.2}, {}, {"wd": 0.2, "clip_gradient": 0.5}])
+def test_adamw_takes_the_same_steps_in_both_layers(params):
+    """MXNet 1.9 has no AdamW; dlbook.mxnet registers one that follows torch.optim.AdamW."""
+    from dlbook import mxnet as dlm
+    from dlbook import torch as dlt
+
+    rng = onp.random.default_rng(1)
+    X = rng.normal(size=(32, 3)).astype("float32")
+    y = (X @ onp.array([[1.0], [-2.0], [0.5]]) + 0.3).astype("float32")
+    w0 = rng.normal(size=(1, 3)).astype("float32")
+
+    with mx.np_shape(True), mx.np_array(True):
+        mnet = gluon.nn.Dense(1, in_units=3)
+        mnet.initialize()
+        mnet.weight.set_data(mx.np.array(w0))
+        mnet.bias.set_data(mx.np.zeros(1))
+        mtrainer = dlm.Trainer(mnet, "mse", "adamw", learning_rate=0.05, optimizer_params=params)
+        mtrainer.fit(dlm.load_array((X, y), 8, shuffle=False), epochs=3, verbose=False)
+        m_weight = mnet.weight.data().asnumpy()
+    assert type(mtrainer.optimizer.optimizer).__name__ == "AdamW"
+    assert mtrainer.optimizer.optimizer.wd == params.get("wd", 0.01)  # PyTorch's default
+
+    tnet = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        tnet.weight.copy_(torch.from_numpy(w0))
+        tnet.bias.zero_()
+    ttrainer = dlt.Trainer(tnet, "mse", "adamw", learning_rate=0.05, optimizer_params=params)
+    ttrainer.fit(dlt.load_array((X, y), 8, shuffle=False), epochs=3, verbose=False)
+    assert ttrainer.optimizer.param_groups[0]["weight_decay"] == params.get("wd", 0.01)
+    # 12 updates; Adam with L2 (MXNet's 'adam' with wd) or no decay differs by far more
+    onp.testing.assert_allclose(tnet.weight.detach().numpy(), m_weight, rtol=1e-4, atol=1e-5)
+    assert not onp.allclose(m_weight, w0, atol=1e-2)
+
+
+def test_mxnet_adamw_decay_is_decoupled_from_the_gradient():
+    import dlbook.mxnet  # noqa: F401  (registers 'adamw')
+
+    opt = mx.optimizer.create("adamw", learning_rate=0.1, wd=0.5)
+    w = mx.nd.array([1.0, -2.0])
+    opt.update(0, w, mx.nd.zeros(2), opt.create_state(0, w))  # no gradient: decay only
+    onp.testing.assert_allclose(w.asnumpy(), [0.95, -1.9], rtol=1e-6)
+    adam = mx.optimizer.create("adam", learning_rate=0.1, wd=0.5)
+    v = mx.nd.array([1.0, -2.0])
+    adam.update(0, v, mx.nd.zeros(2), adam.create_state(0, v))  # L2: wd * w enters Adam's average
+    onp.testing.assert_allclose(v.asnumpy(), [0.9, -1.9], rtol=1e-5)  # a step of lr, not lr * wd * w

@@ -16,6 +16,7 @@ environment variables, the checks of a kvstore name) live in
 :mod:`dlbook.distributed`; :mod:`dlbook.torch.distributed` offers the same
 names over ``torch.distributed``.
 """
+import atexit
 import os
 import socket
 import time
@@ -51,6 +52,19 @@ KVSTORE_TYPES = ("local", "device", "dist_sync", "dist_async", "dist_sync_device
 
 # ps-lite allows one distributed kvstore per process; keep the one created.
 _DIST_KVSTORE = None
+
+
+@atexit.register
+def _release_dist_kvstore():
+    """Destroy the distributed kvstore while the interpreter is whole.
+
+    Left to the interpreter's teardown, its destructor (which finalizes
+    ps-lite and joins its threads) may run after MXNet's engine is gone, and
+    the worker then dies with SIGABRT ("terminate called without an active
+    exception"), depending only on the order in which modules are torn down.
+    """
+    global _DIST_KVSTORE
+    _DIST_KVSTORE = None
 
 
 def check_kvstore(kvstore):

@@ -83,6 +83,71 @@ def _optimizer_keys(name):
     return keys - _INTERNAL_KEYS
 
 
+@mx.optimizer.Optimizer.register
+class AdamW(mx.optimizer.Optimizer):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), MXNet's optimizer ``'adamw'``.
+
+    MXNet 1.9 has no AdamW optimizer (only the ``adamw_update`` operator); this
+    one, registered when ``dlbook.mxnet`` is imported, takes the steps of
+    ``torch.optim.AdamW``, so ``Trainer(..., optimizer='adamw')`` trains alike
+    in both layers. Introduced in the book's chapter on optimization. Per
+    parameter and update ``t``, with ``g`` the (rescaled, clipped) gradient::
+
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g ** 2
+        w = w * (1 - lr * wd) - lr / (1 - beta1 ** t) * m / (sqrt(v / (1 - beta2 ** t)) + epsilon)
+
+    ``'adam'`` with ``wd`` instead adds ``wd * w`` to the gradient (an L2
+    penalty), which Adam then divides by ``sqrt(v)``; here every weight shrinks
+    by the same factor ``1 - lr * wd``, apart from the gradient step.
+
+    Parameters
+    ----------
+    learning_rate : float, default 0.001
+    beta1 : float, default 0.9
+    beta2 : float, default 0.999
+    epsilon : float, default 1e-8
+    wd : float, default 0.01
+        The decoupled weight decay (PyTorch's default for AdamW).
+    **kwargs
+        Other arguments of ``mxnet.optimizer.Optimizer`` (``clip_gradient``, ...).
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> import dlbook.mxnet  # registers 'adamw'
+    >>> opt = mx.optimizer.create("adamw", learning_rate=0.1, wd=0.5)
+    >>> w, g = mx.nd.array([1.0, -2.0]), mx.nd.array([0.0, 0.0])
+    >>> opt.update(0, w, g, opt.create_state(0, w))  # a zero gradient: only the decay
+    >>> w.asnumpy().round(3).tolist()
+    [0.95, -1.9]
+    """
+
+    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, wd=0.01,
+                 **kwargs):
+        super().__init__(learning_rate=learning_rate, wd=wd, **kwargs)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def create_state(self, index, weight):
+        """The two moving averages (mean, variance), zeros like ``weight``."""
+        return (mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype),
+                mx.nd.zeros(weight.shape, weight.context, dtype=weight.dtype))
+
+    def update(self, index, weight, grad, state):
+        """One AdamW step of ``weight`` (in place)."""
+        self._update_count(index)
+        lr, wd = self._get_lr(index), self._get_wd(index)
+        t = self._index_update_count[index]
+        grad = grad * self.rescale_grad
+        if self.clip_gradient is not None:
+            grad = mx.nd.clip(grad, -self.clip_gradient, self.clip_gradient)
+        mean, var = state
+        mean[:] = self.beta1 * mean + (1.0 - self.beta1) * grad
+        var[:] = self.beta2 * var + (1.0 - self.beta2) * grad * grad
+        denom = mx.nd.sqrt(var) / ((1.0 - self.beta2 ** t) ** 0.5) + self.epsilon
+        weight[:] = weight * (1.0 - lr * wd) - (lr / (1.0 - self.beta1 ** t)) * mean / denom
+
+
 class Trainer(BaseTrainer):
     """Train, evaluate and use a Gluon network.
 
