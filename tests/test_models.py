@@ -278,3 +278,142 @@ def test_both_layers_share_the_activation_names():
     from dlbook.torch import models as torch_models
 
     assert torch_models.ACTIVATIONS == ACTIVATIONS
+
+
+# ------------------------------------------------- residual_block and resnet (modern-cnn.md)
+def _apply_eval(dl, net, x):
+    """``net(x)`` in inference mode (batch norm with its running averages), as NumPy."""
+    if dl.FRAMEWORK == "mxnet":
+        return net(mx.np.array(x)).asnumpy()
+    net.eval()
+    with torch.no_grad():
+        return net(torch.as_tensor(x)).numpy()
+
+
+@pytest.mark.parametrize("kwargs, shape, out_shape, expected", [
+    (dict(channels=8), (2, 8, 6, 6), (2, 8, 6, 6), 2 * 8 * 8 * 9 + 2 * 4 * 8),       # 1,216
+    (dict(channels=8, residual=False), (2, 8, 6, 6), (2, 8, 6, 6), 1216),           # same layers
+    (dict(channels=16, strides=2), (2, 8, 6, 6), (2, 16, 3, 3),
+     16 * 8 * 9 + 16 * 16 * 9 + 2 * 4 * 16 + 16 * 8 + 4 * 16),                     # projection
+    (dict(channels=16, projection=True), (2, 8, 6, 6), (2, 16, 6, 6), 3776),
+    (dict(channels=5, layer="dense"), (3, 5), (3, 5), 2 * 5 * 5 + 2 * 4 * 5),
+    (dict(channels=6, layer="dense", projection=True), (3, 4), (3, 6),
+     6 * 4 + 6 * 6 + 2 * 4 * 6 + 6 * 4 + 4 * 6),
+])
+def test_residual_block_shapes_and_counts_in_both_layers(dl, kwargs, shape, out_shape, expected):
+    block = dl.residual_block(**kwargs)
+    assert _run(dl, block, shape).shape == out_shape
+    assert dl.count_parameters(block) == expected
+    assert isinstance(block, dl.models.ResidualBlock)
+
+
+def test_residual_block_computes_relu_of_branch_plus_input(dl):
+    x = onp.random.default_rng(0).standard_normal((3, 4, 5, 5)).astype("float32")
+    for residual in (True, False):
+        block = dl.residual_block(4, residual=residual)
+        _run(dl, block, x.shape)
+        out, branch = _apply_eval(dl, block, x), _apply_eval(dl, block.branch, x)
+        expected = onp.maximum(branch + x, 0) if residual else onp.maximum(branch, 0)
+        onp.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert (dl.residual_block(4).shortcut is None) and dl.residual_block(8, strides=2).shortcut
+
+
+def test_residual_block_says_how_to_fix_a_channel_mismatch(dl):
+    block = dl.residual_block(8)
+    with pytest.raises(ValueError, match=r"\(8 channels\) adds its input to its output, but the "
+                                         r"input has 1 channels \(shape \(2, 1, 5, 5\)\)\. Pass "
+                                         r"projection=True"):
+        _run(dl, block, (2, 1, 5, 5))
+    with pytest.raises(ValueError, match=r"layer='dense' residual block with 2 dimensions "
+                                         r"\(batch, features\), got shape \(2, 8, 3\)"):
+        _run(dl, dl.residual_block(8, layer="dense"), (2, 8, 3))
+    with pytest.raises(ValueError, match=r"\(4 features\) .* has 3 features .*a dense layer"):
+        _run(dl, dl.residual_block(4, layer="dense"), (2, 3))
+
+
+@pytest.mark.parametrize("kwargs, shape, out_shape, body_features, expected", [
+    (dict(), (2, 1, 14, 14), (2, 10), 32, 19994),
+    (dict(head="flatten"), (2, 1, 14, 14), (2, 10), 32 * 7 * 7, 19994 - 330 + 15690),
+    (dict(channels=(8, 16), num_classes=5), (2, 1, 14, 14), (2, 5), 16, None),
+    (dict(channels=4, blocks=2, num_classes=3), (2, 3, 6, 6), (2, 3), 4, None),
+    (dict(channels=(4, 8, 8), blocks=(1, 2, 1)), (1, 1, 16, 16), (1, 10), 8, None),
+])
+def test_resnet_shapes_and_counts_in_both_layers(dl, kwargs, shape, out_shape, body_features,
+                                                 expected):
+    net = dl.resnet(**kwargs)
+    assert _run(dl, net, shape).shape == out_shape
+    assert _apply_eval(dl, net[0], onp.zeros(shape, dtype="float32")).shape == \
+        (shape[0], body_features)
+    if expected is not None:
+        assert dl.count_parameters(net) == expected
+
+
+def test_resnet_gap_head_takes_other_image_sizes(dl):
+    net = dl.resnet(channels=(4, 8))
+    _run(dl, net, (2, 1, 14, 14))
+    assert _apply_eval(dl, net, onp.zeros((2, 1, 28, 28), dtype="float32")).shape == (2, 10)
+
+
+def test_both_layers_build_the_same_residual_networks():
+    from dlbook import mxnet as dlm, torch as dlt
+
+    builds = [
+        (lambda dl: dl.residual_block(8, strides=2), (2, 4, 10, 10)),
+        (lambda dl: dl.residual_block(16, layer="dense", residual=False), (3, 16)),
+        (lambda dl: dl.resnet(), (2, 1, 14, 14)),
+        (lambda dl: dl.resnet(channels=(8, 16, 32), blocks=(2, 1, 1), residual=False,
+                              head="flatten", num_classes=4), (2, 3, 16, 16)),
+    ]
+    for build, shape in builds:
+        counts = {}
+        for dl in (dlm, dlt):
+            net = build(dl)
+            out = _run(dl, net, shape)
+            counts[dl.FRAMEWORK] = (out.shape, dl.count_parameters(net),
+                                    dl.count_parameters(net, trainable_only=True))
+        assert counts["mxnet"] == counts["torch"], counts
+
+
+def test_mxnet_resnet_hybridizes():
+    from dlbook.mxnet.models import resnet
+
+    net = resnet(channels=(4, 8), blocks=(1, 2))
+    net.initialize()
+    eager = net(mx.np.ones((2, 1, 8, 8))).asnumpy()
+    net.hybridize()
+    onp.testing.assert_allclose(net(mx.np.ones((2, 1, 8, 8))).asnumpy(), eager, rtol=1e-5,
+                                atol=1e-6)
+
+
+BAD_RESIDUAL_INPUTS = [
+    ("residual_block", dict(channels=0), ValueError, r"Expected `channels` >= 1, got 0"),
+    ("residual_block", dict(channels=8.0), TypeError, r"Expected `channels` to be an integer"),
+    ("residual_block", dict(channels=8, strides=0), ValueError, r"Expected `strides` >= 1, got 0"),
+    ("residual_block", dict(channels=8, layer="pool"), ValueError,
+     r"Unknown `layer` 'pool'. Expected one of: 'conv', 'dense'"),
+    ("residual_block", dict(channels=8, layer="dense", strides=2), ValueError,
+     r"`strides` applies to layer='conv' only, got strides=2 with layer='dense'"),
+    ("residual_block", dict(channels=8, residual="yes"), TypeError,
+     r"Expected `residual` as True or False, got 'yes'"),
+    ("residual_block", dict(channels=8, projection=1), TypeError,
+     r"Expected `projection` as True or False, got 1"),
+    ("residual_block", dict(channels=8, strides=2, projection=False), ValueError,
+     r"`projection=False` keeps an identity shortcut, but strides=2 shrinks"),
+    ("residual_block", dict(channels=8, projection=True, residual=False), ValueError,
+     r"`projection=True` makes a shortcut, but `residual=False`"),
+    ("resnet", dict(channels=()), ValueError, r"Expected at least one stage in `channels`, got \(\)"),
+    ("resnet", dict(channels=(8, 0)), ValueError, r"`channels\[1\]` >= 1, got 0"),
+    ("resnet", dict(blocks=0), ValueError, r"Expected `blocks` >= 1, got 0"),
+    ("resnet", dict(channels=(8, 16), blocks=(1, 1, 1)), ValueError,
+     r"one entry of `blocks` per stage \(2 stages in `channels`\), got 3: blocks=\[1, 1, 1\]"),
+    ("resnet", dict(num_classes=1), ValueError, r"Expected `num_classes` >= 2, got 1"),
+    ("resnet", dict(head="max"), ValueError, r"Unknown `head` 'max'. Expected one of: 'flatten', 'gap'"),
+    ("resnet", dict(residual=None), TypeError, r"Expected `residual` as True or False"),
+]
+
+
+@pytest.mark.parametrize("builder, kwargs, error, pattern", BAD_RESIDUAL_INPUTS)
+def test_bad_residual_arguments_raise_the_same_clear_error_in_both_layers(dl, builder, kwargs,
+                                                                          error, pattern):
+    with pytest.raises(error, match=pattern):
+        getattr(dl, builder)(**kwargs)
