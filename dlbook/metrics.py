@@ -14,7 +14,7 @@ import numpy as onp
 from ._checks import check_choice, describe, to_numpy
 
 __all__ = ["METRIC_NAMES", "LOSS_NAMES", "REGRESSION_LOSSES", "Metric", "FunctionMetric",
-           "accuracy", "mean_squared_error", "mean_absolute_error"]
+           "accuracy", "mean_squared_error", "mean_absolute_error", "perplexity"]
 
 #: Metric names both layers' ``get_metric`` accept (and ``Trainer(metrics=...)``).
 METRIC_NAMES = ("accuracy", "mse", "mae")
@@ -288,3 +288,58 @@ def mean_absolute_error(y_true, y_pred):
     """
     y_true, y_pred = _pair(y_true, y_pred, "y_pred")
     return float(onp.mean(onp.abs(y_pred.astype("float64") - y_true.reshape(y_pred.shape))))
+
+
+def perplexity(y_true, scores):
+    """Perplexity of a language model: ``exp`` of the mean cross-entropy of ``scores`` at ``y_true``.
+
+    :math:`\\mathrm{PP} = \\exp\\big(-\\frac{1}{N}\\sum_t \\log \\mathrm{softmax}(\\mathbf{o}_t)_{y_t}\\big)`:
+    a model that spreads its probability evenly over ``V`` tokens has
+    perplexity ``V``, one that is always sure and right has 1. It is
+    ``exp(loss)`` of the ``'cross_entropy'`` loss averaged over all tokens.
+    The book introduces perplexity in the chapter on recurrent neural
+    networks and uses this function in the chapter on attention and the transformer.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (...)
+        The tokens that came next, e.g. ``(batch, steps)``.
+    scores : array-like, shape (..., V)
+        The model's scores (logits) for every position, classes on the last axis.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or a label is outside ``[0, V - 1]``.
+
+    Examples
+    --------
+    >>> import numpy as onp
+    >>> from dlbook.metrics import perplexity
+    >>> perplexity([[0, 1, 2]], onp.zeros((1, 3, 4)))  # uniform over 4 tokens
+    4.0
+    >>> round(perplexity([1, 0], [[0.0, 10.0], [10.0, 0.0]]), 4)  # sure and right
+    1.0
+    """
+    y_true = to_numpy("y_true", y_true, allow_empty=False)
+    scores = to_numpy("scores", scores).astype("float64")
+    if scores.ndim < 1 or scores.shape[:-1] != y_true.shape:
+        raise ValueError(
+            f"Expected `scores` of shape {y_true.shape + ('V',)} (the shape of `y_true` plus "
+            f"the classes), got shape {scores.shape}.")
+    if not onp.all(y_true == onp.round(y_true)):
+        raise ValueError("Expected integer token indices in `y_true`, got fractional values.")
+    labels = y_true.astype("int64").reshape(-1)
+    num_classes = scores.shape[-1]
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(
+            f"Expected `y_true` in [0, {num_classes - 1}] for scores over {num_classes} classes, "
+            f"got values from {labels.min()} to {labels.max()}.")
+    z = scores.reshape(-1, num_classes)
+    z = z - z.max(axis=1, keepdims=True)
+    log_p = z[onp.arange(len(labels)), labels] - onp.log(onp.exp(z).sum(axis=1))
+    return float(onp.exp(-log_p.mean()))

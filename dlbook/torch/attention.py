@@ -1,0 +1,539 @@
+"""Attention and the transformer in PyTorch, with the NumPy tools of the core.
+
+The pieces the chapter on attention and the transformer builds on:
+:func:`scaled_dot_product_attention`, :class:`MultiHeadAttention`,
+:class:`PositionalEncoding`, :class:`TransformerBlock` and a small
+decoder-only language model, :class:`TransformerLM` (built by
+:func:`transformer_lm`), which trains with :class:`~dlbook.torch.train.Trainer`
+on :class:`~dlbook.torch.sequence.SequenceBatches`; :func:`generate`
+continues a text with it. The masks and the positional table
+(:func:`causal_mask`, :func:`padding_mask`, :func:`positional_encoding`)
+come from :mod:`dlbook.attention`. The same names exist in
+:mod:`dlbook.mxnet.attention`.
+
+Masks are boolean (or 0/1) arrays, ``True`` where a query may attend to a
+key; NumPy masks are accepted and copied to the device of the inputs.
+"""
+import math
+
+import numpy as onp
+import torch
+from torch import nn
+
+from .._checks import describe
+from .. import attention as _core
+from .. import sequence as _seq
+from ..attention import causal_mask, padding_mask, positional_encoding
+
+__all__ = [
+    "positional_encoding",
+    "causal_mask",
+    "padding_mask",
+    "scaled_dot_product_attention",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "TransformerBlock",
+    "TransformerLM",
+    "transformer_lm",
+    "generate",
+]
+
+#: What a masked score becomes: exp(-1e9 - max) is exactly 0 in float32.
+_NEG = -1e9
+
+
+def _need_tensor(name, x):
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"Expected `{name}` as a torch tensor, got {describe(x)}. Convert it "
+                        "with torch.as_tensor(...).")
+
+
+def _mask_tensor(mask, scores_shape, device, heads_axis=False):
+    """``mask`` checked against the scores and as a bool tensor on ``device``.
+
+    With ``heads_axis`` the scores are ``(batch, heads, T_q, T_k)`` and a mask of
+    up to 3 axes is checked against ``(batch, T_q, T_k)`` and given the head axis.
+    """
+    if mask is None:
+        return None
+    if not isinstance(mask, torch.Tensor):
+        if hasattr(mask, "asnumpy"):
+            mask = mask.asnumpy()
+        if not (hasattr(mask, "__array__") or isinstance(mask, (list, tuple))):
+            raise TypeError(f"Expected `mask` as an array of booleans (True: may attend), got "
+                            f"{describe(mask)}.")
+        mask = onp.asarray(mask)
+        if mask.dtype == object or not (mask.dtype == bool or onp.issubdtype(mask.dtype, onp.number)):
+            raise TypeError(f"Expected `mask` of booleans (True: may attend), got dtype {mask.dtype}.")
+    shape = tuple(mask.shape)
+    if heads_axis and len(shape) < 4:
+        batch, _, t_q, t_k = scores_shape
+        _core._check_mask_shape(shape, (batch, t_q, t_k))
+    else:
+        _core._check_mask_shape(shape, scores_shape)
+    keep = torch.as_tensor(mask, device=device)
+    if keep.dtype != torch.bool:
+        keep = keep != 0
+    if heads_axis and keep.ndim == 3:
+        keep = keep.unsqueeze(1)
+    return keep
+
+
+def _attend(queries, keys, values, keep, scale):
+    scores = queries @ keys.transpose(-1, -2) * scale
+    if keep is not None:
+        scores = scores.masked_fill(~keep, _NEG)
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ values, weights
+
+
+def scaled_dot_product_attention(queries, keys, values, mask=None):
+    """Scaled dot-product attention: ``softmax(Q K^T / sqrt(d) + masking) V``.
+
+    Each query is compared with every key by a dot product divided by
+    :math:`\\sqrt{d}` (``d`` the feature size of queries and keys); the softmax
+    of those scores over the keys gives the attention weights, and the output
+    is the weighted mean of the values. Keys where ``mask`` is False get weight
+    0 (a query whose keys are all masked averages them all evenly). The book
+    introduces it in the chapter on attention and the transformer (Vaswani et
+    al., 2017).
+
+    Parameters
+    ----------
+    queries : torch.Tensor, shape (..., T_q, d)
+    keys : torch.Tensor, shape (..., T_k, d)
+    values : torch.Tensor, shape (..., T_k, d_v)
+    mask : array of bool, optional
+        Broadcastable to the scores ``(..., T_q, T_k)`` (NumPy rules):
+        ``(T_q, T_k)`` such as :func:`causal_mask`, ``(batch, T_q, T_k)`` or
+        ``(batch, 1, T_k)`` such as :func:`padding_mask`. NumPy arrays are accepted.
+
+    Returns
+    -------
+    output : torch.Tensor, shape (..., T_q, d_v)
+    weights : torch.Tensor, shape (..., T_q, T_k)
+        Each row sums to 1.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not fit together or ``mask`` does not broadcast to the scores.
+
+    See Also
+    --------
+    torch.nn.functional.scaled_dot_product_attention : the same output, fused (no weights).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import scaled_dot_product_attention, causal_mask
+    >>> K = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])  # two keys
+    >>> V = torch.tensor([[[10.0], [20.0]]])          # their values
+    >>> Q = torch.tensor([[[100.0, 0.0]]])            # a query that matches the first key
+    >>> out, w = scaled_dot_product_attention(Q, K, V)
+    >>> out.round(decimals=3).tolist(), w.round(decimals=3).tolist()  # a lookup
+    ([[[10.0]]], [[[1.0, 0.0]]])
+    >>> Q2 = torch.zeros(1, 2, 2)                     # two queries, equal scores
+    >>> out, w = scaled_dot_product_attention(Q2, K, V, mask=causal_mask(2))
+    >>> w.tolist()                                    # query 0 may not see key 1
+    [[[1.0, 0.0], [0.5, 0.5]]]
+    """
+    for name, x in (("queries", queries), ("keys", keys), ("values", values)):
+        _need_tensor(name, x)
+    _core._check_qkv(queries.shape, keys.shape, values.shape)
+    scores_shape = tuple(queries.shape[:-1]) + (keys.shape[-2],)
+    keep = _mask_tensor(mask, scores_shape, queries.device)
+    return _attend(queries, keys, values, keep, 1.0 / math.sqrt(queries.shape[-1]))
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head attention: ``num_heads`` scaled dot-product attentions side by side.
+
+    Queries, keys and values are projected by ``W_q``, ``W_k`` and ``W_v``
+    (``d_model x d_model`` each), split into ``num_heads`` heads of
+    ``d_model / num_heads`` features, attended head by head, joined again and
+    projected by ``W_o``:
+    :math:`\\mathrm{concat}(\\mathrm{head}_1, \\dots, \\mathrm{head}_h) W_o`.
+    With biases that is :math:`4 d (d + 1)` parameters, whatever the number of heads.
+
+    Parameters
+    ----------
+    d_model : int
+        Feature size of the inputs and the output.
+    num_heads : int
+        Number of heads; must divide ``d_model``.
+    use_bias : bool, default True
+        Biases in the four projections.
+
+    Attributes
+    ----------
+    W_q, W_k, W_v, W_o : torch.nn.Linear
+        The projections.
+    attention_weights : torch.Tensor or None
+        The weights ``(batch, num_heads, T_q, T_k)`` of the last call (detached).
+
+    Raises
+    ------
+    ValueError
+        If ``d_model`` is not divisible by ``num_heads``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import MultiHeadAttention, causal_mask
+    >>> from dlbook.torch import count_parameters
+    >>> mha = MultiHeadAttention(d_model=8, num_heads=2)
+    >>> X = torch.ones(3, 5, 8)                     # 3 sequences of 5 steps
+    >>> tuple(mha(X, mask=causal_mask(5)).shape)    # self-attention: keys = values = X
+    (3, 5, 8)
+    >>> tuple(mha.attention_weights.shape)          # (batch, heads, T_q, T_k)
+    (3, 2, 5, 5)
+    >>> count_parameters(mha) == 4 * 8 * (8 + 1)
+    True
+    """
+
+    def __init__(self, d_model, num_heads, use_bias=True):
+        d_model, num_heads, d_head = _core._check_heads(d_model, num_heads)
+        if not isinstance(use_bias, bool):
+            raise TypeError(f"Expected `use_bias` as True or False, got {describe(use_bias)}.")
+        super().__init__()
+        self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_head
+        for name in ("W_q", "W_k", "W_v", "W_o"):
+            setattr(self, name, nn.Linear(d_model, d_model, bias=use_bias))
+        self.attention_weights = None
+
+    def _split(self, X):
+        """(batch, steps, d_model) -> (batch, heads, steps, d_head)."""
+        return X.reshape(X.shape[0], X.shape[1], self.num_heads, self.d_head).transpose(1, 2)
+
+    def forward(self, queries, keys=None, values=None, mask=None):
+        """Attend ``queries`` to ``keys`` (default: the queries) and average ``values`` (default: the keys).
+
+        The inputs are ``(batch, steps, d_model)``; the output has the shape of
+        ``queries``. ``mask`` is ``(T_q, T_k)``, ``(batch, T_q, T_k)`` or
+        ``(batch, 1, T_k)``, True where a query may attend to a key.
+        """
+        keys = queries if keys is None else keys
+        values = keys if values is None else values
+        for name, x in (("queries", queries), ("keys", keys), ("values", values)):
+            _need_tensor(name, x)
+            _core._check_features(name, x.shape, self.d_model)
+        if keys.shape[:2] != values.shape[:2] or keys.shape[0] != queries.shape[0]:
+            raise ValueError(
+                "Expected `keys` and `values` with the same (batch, steps), and the batch of "
+                f"`queries`, got shapes {tuple(queries.shape)}, {tuple(keys.shape)} and "
+                f"{tuple(values.shape)}.")
+        scores_shape = (queries.shape[0], self.num_heads, queries.shape[1], keys.shape[1])
+        keep = _mask_tensor(mask, scores_shape, queries.device, heads_axis=True)
+        Q = self._split(self.W_q(queries))
+        K = self._split(self.W_k(keys))
+        V = self._split(self.W_v(values))
+        heads, weights = _attend(Q, K, V, keep, 1.0 / math.sqrt(self.d_head))
+        self.attention_weights = weights.detach()
+        joined = heads.transpose(1, 2).reshape(queries.shape[0], queries.shape[1], self.d_model)
+        return self.W_o(joined)
+
+
+class PositionalEncoding(nn.Module):
+    """Add the sinusoidal positional table to a batch of sequences: ``X + P[:T]``.
+
+    Attention by itself does not know the order of its inputs; adding
+    :func:`positional_encoding` gives every position its own pattern. The
+    table has no trainable parameters (and is no buffer: ``state_dict`` leaves it out).
+
+    Parameters
+    ----------
+    d_model : int
+        Feature size of the inputs.
+    max_len : int, default 1000
+        The longest sequence the table covers.
+
+    Attributes
+    ----------
+    table : numpy.ndarray, shape (max_len, d_model)
+        The table of :func:`positional_encoding`.
+
+    Raises
+    ------
+    ValueError
+        When called with a sequence longer than ``max_len``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import PositionalEncoding
+    >>> pe = PositionalEncoding(d_model=4, max_len=10)
+    >>> pe(torch.zeros(2, 3, 4))[0, 1].round(decimals=4).tolist()  # row 1 of the table
+    [0.8415, 0.5403, 0.01, 1.0]
+    >>> pe(torch.zeros(1, 11, 4))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `X` with at most max_len=10 steps (the length of the positional table), got 11 steps. Build the model with a larger `max_len`, or feed only the last 10 tokens.
+    """
+
+    def __init__(self, d_model, max_len=1000):
+        super().__init__()
+        self.table = positional_encoding(max_len, d_model)
+        self.d_model, self.max_len = self.table.shape[1], self.table.shape[0]
+        self._on_device = {}
+
+    def _rows(self, num_steps, device, dtype=torch.float32):
+        """The first ``num_steps`` rows of the table on ``device`` (kept for the next call)."""
+        _core._check_length(num_steps, self.max_len)
+        key = (str(device), dtype)
+        if key not in self._on_device:
+            self._on_device[key] = torch.as_tensor(self.table, device=device, dtype=dtype)
+        return self._on_device[key][:num_steps]
+
+    def forward(self, X):
+        """``X`` of shape (batch, steps, d_model) plus the table's first ``steps`` rows."""
+        _need_tensor("X", X)
+        _core._check_features("X", X.shape, self.d_model)
+        return X + self._rows(X.shape[1], X.device, X.dtype)
+
+
+class TransformerBlock(nn.Module):
+    """One transformer block: self-attention and a feed-forward network, each with a residual.
+
+    With ``norm_first=True`` (pre-norm, as in most language models today) a
+    block computes
+
+    .. math::
+        \\mathbf{H} = \\mathbf{X} + \\mathrm{MHA}(\\mathrm{LN}_1(\\mathbf{X})), \\qquad
+        \\mathbf{Y} = \\mathbf{H} + \\mathrm{FFN}(\\mathrm{LN}_2(\\mathbf{H}))
+
+    and with ``norm_first=False`` (post-norm, as in Vaswani et al., 2017)
+    :math:`\\mathbf{H} = \\mathrm{LN}_1(\\mathbf{X} + \\mathrm{MHA}(\\mathbf{X}))`,
+    :math:`\\mathbf{Y} = \\mathrm{LN}_2(\\mathbf{H} + \\mathrm{FFN}(\\mathbf{H}))`.
+    :math:`\\mathrm{FFN}(\\mathbf{x}) = \\mathrm{ReLU}(\\mathbf{x} W_1 + b_1) W_2 + b_2`
+    works on every position alone; LN is layer normalization (Ba et al., 2016).
+    Dropout, if any, acts on the two branches before they are added.
+
+    Parameters
+    ----------
+    d_model : int
+    num_heads : int
+        Must divide ``d_model``.
+    d_ff : int, optional
+        Hidden width of the feed-forward network (default ``4 * d_model``).
+    dropout : float, default 0.0
+    norm_first : bool, default True
+
+    Attributes
+    ----------
+    attention : MultiHeadAttention
+    norm1, norm2 : torch.nn.LayerNorm
+    dense1, dense2 : torch.nn.Linear
+        The feed-forward network (a ReLU follows ``dense1``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import TransformerBlock, causal_mask
+    >>> block = TransformerBlock(d_model=8, num_heads=2, d_ff=16)
+    >>> tuple(block(torch.ones(2, 5, 8), mask=causal_mask(5)).shape)
+    (2, 5, 8)
+    """
+
+    def __init__(self, d_model, num_heads, d_ff=None, dropout=0.0, norm_first=True):
+        d_model, num_heads, d_ff, dropout, norm_first = _core._check_block_args(
+            d_model, num_heads, d_ff, dropout, norm_first)
+        super().__init__()
+        self.d_model, self.num_heads, self.d_ff = d_model, num_heads, d_ff
+        self.norm_first = norm_first
+        self.attention = MultiHeadAttention(d_model, num_heads)
+        self.norm1 = nn.LayerNorm(d_model)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.dense1 = nn.Linear(d_model, d_ff)
+        self.dense2 = nn.Linear(d_ff, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def _ffn(self, X):
+        return self.dense2(torch.relu(self.dense1(X)))
+
+    def forward(self, X, mask=None):
+        """``X`` of shape (batch, steps, d_model) -> the same shape; ``mask`` as in MultiHeadAttention."""
+        _need_tensor("X", X)
+        _core._check_features("X", X.shape, self.d_model)
+        if self.norm_first:
+            Z = self.norm1(X)
+            H = X + self.dropout(self.attention(Z, Z, Z, mask))
+            return H + self.dropout(self._ffn(self.norm2(H)))
+        H = self.norm1(X + self.dropout(self.attention(X, X, X, mask)))
+        return self.norm2(H + self.dropout(self._ffn(H)))
+
+
+class TransformerLM(nn.Module):
+    """A decoder-only transformer language model: next-token scores for every position.
+
+    Token indices ``(batch, T)`` are embedded (times :math:`\\sqrt{d}`, as in
+    Vaswani et al., 2017), the positional table is added, ``num_layers``
+    pre-norm :class:`TransformerBlock` s attend under the causal mask (position
+    ``t`` sees positions ``0..t`` only), a final layer norm and a linear layer
+    give ``vocab_size`` scores per position ``(batch, T, vocab_size)``. Train
+    it like the recurrent language model: ``Trainer(net, loss='cross_entropy',
+    ...)`` on :class:`~dlbook.torch.sequence.SequenceBatches`; unlike an RNN it
+    keeps no state between batches, and its context is the batch's ``T <= max_len``
+    tokens. The book introduces it in the chapter on attention and the transformer.
+
+    Parameters
+    ----------
+    vocab_size : int
+    d_model : int, default 64
+    num_heads : int, default 4
+    num_layers : int, default 2
+    d_ff : int, optional
+        Default ``4 * d_model``.
+    max_len : int, default 64
+        The longest context (the length of the positional table).
+    dropout : float, default 0.0
+        On the embeddings and on every block's branches (training mode only).
+
+    Attributes
+    ----------
+    embedding : torch.nn.Embedding
+    position : PositionalEncoding
+    blocks : torch.nn.ModuleList of TransformerBlock
+    norm : torch.nn.LayerNorm
+    dense : torch.nn.Linear
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import TransformerLM
+    >>> lm = TransformerLM(vocab_size=30, d_model=16, num_heads=2, num_layers=1, max_len=8)
+    >>> tuple(lm(torch.tensor([[1, 2, 3], [4, 5, 6]])).shape)   # scores for every position
+    (2, 3, 30)
+    >>> lm(torch.zeros(1, 9, dtype=torch.int64))
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `X` with at most max_len=8 steps (the length of the positional table), got 9 steps. Build the model with a larger `max_len`, or feed only the last 8 tokens.
+    """
+
+    def __init__(self, vocab_size, d_model=64, num_heads=4, num_layers=2, d_ff=None, max_len=64,
+                 dropout=0.0):
+        args = _core._check_lm_args(vocab_size, d_model, num_heads, num_layers, d_ff, max_len,
+                                    dropout)
+        super().__init__()
+        for name, value in args.items():
+            setattr(self, name, value)
+        self.embedding = nn.Embedding(self.vocab_size, self.d_model)
+        self.position = PositionalEncoding(self.d_model, self.max_len)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(self.d_model, self.num_heads, self.d_ff, self.dropout)
+            for _ in range(self.num_layers))
+        self.norm = nn.LayerNorm(self.d_model)
+        self.dense = nn.Linear(self.d_model, self.vocab_size)
+        self.drop = nn.Dropout(self.dropout)
+        self._masks = {}
+
+    def forward(self, X):
+        """Scores ``(batch, T, vocab_size)`` for token indices ``X`` of shape ``(batch, T)``."""
+        _need_tensor("X", X)
+        _core._check_tokens(X.shape)
+        steps = X.shape[1]
+        _core._check_length(steps, self.max_len)
+        key = (steps, str(X.device))
+        if key not in self._masks:
+            self._masks[key] = torch.as_tensor(causal_mask(steps), device=X.device)
+        H = self.embedding(X.long()) * math.sqrt(self.d_model)
+        H = self.drop(self.position(H))
+        for block in self.blocks:
+            H = block(H, self._masks[key])
+        return self.dense(self.norm(H))
+
+
+def transformer_lm(vocab_size, d_model=64, num_heads=4, num_layers=2, d_ff=None, max_len=64,
+                   dropout=0.0):
+    """Build the book's small decoder-only transformer language model (:class:`TransformerLM`).
+
+    Parameters
+    ----------
+    vocab_size : int
+    d_model, num_heads, num_layers, d_ff, max_len, dropout
+        As in :class:`TransformerLM`; the defaults (64, 4, 2, 256, 64, 0) are
+        the chapter's model, about 108,000 parameters for 61 characters.
+
+    Returns
+    -------
+    TransformerLM
+
+    Examples
+    --------
+    >>> from dlbook.torch.attention import transformer_lm
+    >>> from dlbook.torch import count_parameters
+    >>> lm = transformer_lm(vocab_size=61)
+    >>> count_parameters(lm)
+    107965
+    """
+    return TransformerLM(vocab_size, d_model=d_model, num_heads=num_heads,
+                         num_layers=num_layers, d_ff=d_ff, max_len=max_len, dropout=dropout)
+
+
+def generate(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
+    """Continue ``prefix`` with ``num_chars`` tokens generated by a :class:`TransformerLM`.
+
+    The model reads the last ``max_len`` tokens (the prompt, then what it has
+    generated) and picks the next token from the scores at the last position:
+    the most likely one with ``temperature=0`` (greedy decoding), otherwise a
+    sample from :math:`\\mathrm{softmax}(\\mathbf{o} / \\tau)`. The window is
+    always ``max_len`` long, padded at the end while the text is shorter: the
+    causal mask keeps the padding from changing the scores before it, and one
+    input shape means one compiled graph. The unknown token is never generated.
+    The model runs in evaluation mode without gradients; its mode is restored afterwards.
+
+    Parameters
+    ----------
+    net : TransformerLM
+    prefix : str
+        The prompt; at least one token.
+    num_chars : int
+        How many tokens to generate.
+    vocab : dlbook.sequence.Vocab
+        The vocabulary the model was trained with.
+    temperature : float, default 0.0
+    seed : int, optional
+        Seed of the sampling (with ``temperature > 0``).
+
+    Returns
+    -------
+    str
+        ``prefix`` followed by the generated text.
+
+    See Also
+    --------
+    dlbook.torch.sequence.predict_chars : the same for a recurrent model.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from dlbook.torch.attention import TransformerLM, generate
+    >>> from dlbook.torch.sequence import Vocab
+    >>> _ = torch.manual_seed(0)
+    >>> vocab = Vocab("abc")
+    >>> lm = TransformerLM(len(vocab), d_model=8, num_heads=2, num_layers=1, max_len=4)
+    >>> text = generate(lm, "ab", 6, vocab, temperature=1.0, seed=0)
+    >>> text[:2], len(text)   # untrained: 6 random characters follow the prompt
+    ('ab', 8)
+    """
+    if not isinstance(net, TransformerLM):
+        raise TypeError(f"Expected `net` to be a TransformerLM, got {describe(net)}.")
+    ids = _seq._check_generation(vocab, net.vocab_size, "torch", prefix, num_chars, temperature)
+    device = net.dense.weight.device
+    tokens = []
+
+    def step(new_ids):
+        tokens.extend(new_ids)
+        window = tokens[-net.max_len:]
+        padded = onp.zeros((1, net.max_len), dtype="int64")
+        padded[0, :len(window)] = window
+        scores = net(torch.as_tensor(padded, device=device))
+        return scores[0, len(window) - 1].cpu().numpy()
+
+    training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            return _seq._generate(step, prefix, ids, num_chars, vocab, temperature, seed)
+    finally:
+        net.train(training)
