@@ -53,10 +53,20 @@ from . import regularization, sequence  # noqa: E402  (NumPy halves; optim is im
 
 __all__ += ["regularization", "sequence"]
 
+# --- text: Korean text, tokenizers, vocabularies, skip-gram data (NumPy half) ---
+from . import text  # noqa: E402
+
+__all__ += ["text"]
+
+# --- modern CNNs: data augmentation of NumPy image batches ---
+from . import augment  # noqa: E402
+
+__all__ += ["augment"]
+
 _LAYER_NAMES = {
     "Trainer", "mlp", "lenet", "load_fashion_mnist", "ArrayLoader", "load_array", "try_gpu",
     "try_all_gpus", "summary", "count_parameters", "setup", "seed_everything", "load_sklearn",
-    "load_mnist1d", "num_gpus", "derivative",
+    "load_mnist1d", "num_gpus", "derivative", "residual_block", "resnet",
 }
 
 

@@ -65,3 +65,21 @@ __all__ += ["lenet", "mlp", "models", "regularization", "sequence"]  # "optim" i
 from . import distributed  # noqa: E402
 
 __all__ += ["distributed"]  # "launch" is listed above
+# --- text: Korean text, tokenizers, vocabularies, skip-gram and embedding models ---
+from . import text  # noqa: E402
+
+__all__ += ["text"]
+# --- attention: masks, multi-head attention, transformer blocks, a transformer language model ---
+from . import attention  # noqa: E402
+
+__all__ += ["attention"]
+# --- modern CNNs: residual blocks, a small ResNet, data augmentation (NumPy, from the core) ---
+from .. import augment  # noqa: E402
+from .models import residual_block, resnet  # noqa: E402
+
+__all__ += ["augment", "residual_block", "resnet"]
+# --- generative models: the VAE's loss, the reparameterization trick, a small VAE ---
+from . import generative  # noqa: E402
+from .generative import VAE, reparameterize, vae_loss  # noqa: E402
+
+__all__ += ["generative", "VAE", "reparameterize", "vae_loss"]
