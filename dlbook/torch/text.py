@@ -35,26 +35,8 @@ from ..text import (
 from .. import sequence as _seq_core
 from .sequence import _CELLS, RNNModel
 
-__all__ = [
-    "KOREAN_SOURCES",
-    "TOKENIZERS",
-    "load_korean_text",
-    "Vocabulary",
-    "Tokenizer",
-    "WordTokenizer",
-    "SyllableTokenizer",
-    "SentencePieceTokenizer",
-    "MorphemeTokenizer",
-    "get_tokenizer",
-    "english_words",
-    "skipgram_pairs",
-    "NegativeSampler",
-    "SkipGramBatches",
-    "cosine_similarity",
-    "nearest_neighbors",
-    "SkipGram",
-    "EmbeddingRNN",
-]
+# The core's names (re-exported above), then the layer's models.
+__all__ = [*_core.__all__, "SkipGram", "EmbeddingRNN"]
 
 
 class SkipGramBatches(_core.SkipGramBatches):
