@@ -510,7 +510,10 @@ class MorphemeTokenizer(Tokenizer):
     tags each with its part of speech (Sejong tag set: NNG common noun, NNP
     proper noun, JX/JKS/... particles, EF/EC/ETM... endings, XSV/XSA
     suffixes). Its model ships as the ``kiwipiepy_model`` package: nothing is
-    downloaded. Spaces are dropped.
+    downloaded. Spaces are dropped. An ending that Kiwi splits off inside a
+    syllable (the ㄴ of 정한다) is written with a compatibility jamo (ㄴ,
+    U+3134), which every Korean font has, not with the conjoining final
+    consonant U+11AB that many fonts lack.
 
     Parameters
     ----------
@@ -525,7 +528,7 @@ class MorphemeTokenizer(Tokenizer):
     >>> MorphemeTokenizer().tokenize("대한민국은 민주공화국이다.")
     ['대한민국/NNP', '은/JX', '민주/NNG', '공화국/NNG', '이/VCP', '다/EF', './SF']
     >>> MorphemeTokenizer(tags=False).tokenize("법률로 정한다")
-    ['법률', '로', '정하', 'ᆫ다']
+    ['법률', '로', '정하', 'ㄴ다']
     """
 
     name = "morpheme"
@@ -538,7 +541,8 @@ class MorphemeTokenizer(Tokenizer):
 
     def _split(self, text):
         kiwi = _kiwi()
-        analyzed = [kiwi.tokenize(line) for line in text.splitlines() if line.strip()]
+        analyzed = [kiwi.tokenize(line, compatible_jamo=True)
+                    for line in text.splitlines() if line.strip()]
         if self.tags:
             return [f"{t.form}/{t.tag}" for sentence in analyzed for t in sentence]
         return [t.form for sentence in analyzed for t in sentence]

@@ -51,7 +51,7 @@ TITLES = {
 }
 
 # Latin: Sphinx's XeLaTeX serif and sans (FreeFont, fonts-freefont-otf); code in DejaVu Sans
-# Mono (fonts-dejavu-core), whose box drawing, arrows and Greek the outputs use.
+# Mono (fonts-dejavu-core), whose Greek the outputs use (box drawing and arrows: see LATIN_MARKS).
 LATIN_FONTS = r"""
 \setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic,
   BoldFont=*Bold, BoldItalicFont=*BoldItalic]
@@ -69,7 +69,13 @@ HANGUL_FONTS = r"""
   ItalicFont=NanumGothicCoding, BoldItalicFont=NanumGothicCoding-Bold]
 """
 
-LATIN_MARKS = "\\xetexkofontregime{latin}\n"
+# English: the marks in the Latin font, but xetexko's symbol classes (① and the like, box
+# drawing, arrows) in the Hangul font, as in the Korean edition: DejaVu Sans Mono lacks the
+# circled numbers that number the paragraphs of the Korean constitution in outputs.
+# xetexko classes ①-⑮ as symbols; ⑯-⑳ join them.
+LATIN_MARKS = ("\\xetexkofontregime{latin}[cjksymbols=hangul]\n"
+               + "".join(f'\\XeTeXcharclass"{code:04X}=\\XeTeXcharclassSY\n'
+                         for code in range(0x246F, 0x2474)))
 
 PREAMBLE = r"""
 %% dlbook (book/_ext/pdf_book.py)
