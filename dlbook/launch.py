@@ -30,6 +30,21 @@ fails, it stops all the others (SIGTERM, then SIGKILL after ``kill_timeout``
 seconds), names the failed process with its exit status and last lines of
 output, and exits non-zero. Every process runs in its own process group, and on
 Linux dies with the launcher, so nothing is left behind.
+
+Nothing waits forever. Besides a process that fails, the launcher stops the job
+(exit status 124) when
+
+* no process of a job on this machine has used the CPU for ``stall_timeout``
+  seconds (default 60; Linux, read from ``/proc``): every process is waiting
+  for another, as MXNet's synchronous kvstore does for a worker whose script
+  ended before the others' (the launcher then names it), or as a PyTorch
+  all-reduce does for a peer that stopped;
+* the scheduler or a server exits while workers still run (after 30 s);
+* ``timeout`` seconds have passed, if given.
+
+A worker whose script raises while it holds MXNet's distributed kvstore exits at
+once with status 1 after its traceback (:func:`dlbook.mxnet.distributed.create_kvstore`
+sets this up), instead of waiting for the others to finish.
 """
 import argparse
 import collections
@@ -48,6 +63,8 @@ from ._checks import check_int, describe
 
 __all__ = [
     "FRAMEWORKS",
+    "DEFAULT_STALL_TIMEOUT",
+    "SCRIPT_ENDED_MARKER",
     "PortInUseError",
     "dmlc_env",
     "torch_env",
@@ -67,6 +84,12 @@ _DEFAULT_PORTS = {"mxnet": 9091, "torch": 29500}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TAIL_LINES = 15
 _EXIT_TIMEOUT = 124
+#: Seconds without CPU use by any process of a local job after which the launcher stops it.
+DEFAULT_STALL_TIMEOUT = 60.0
+#: The line a launched MXNet worker prints when its script has ended and it starts to leave
+#: the distributed kvstore (which waits for every other process); the launcher notes the
+#: time and does not show the line.
+SCRIPT_ENDED_MARKER = "[dlbook] script ended; leaving the distributed kvstore"
 
 
 class PortInUseError(OSError):
@@ -412,6 +435,7 @@ class _Process:
         self.tail = collections.deque(maxlen=_TAIL_LINES)
         self.thread = None
         self.ended_at = None
+        self.script_ended_at = None  # when a worker said SCRIPT_ENDED_MARKER
         self.stopped = False
 
     @property
@@ -454,6 +478,9 @@ class _Printer:
 def _read_output(proc, printer):
     for raw in iter(proc.popen.stdout.readline, b""):
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        if text == SCRIPT_ENDED_MARKER:
+            proc.script_ended_at = time.monotonic()
+            continue
         proc.tail.append(text)
         printer.line(f"[{proc.label}] {text}")
     proc.popen.stdout.close()
@@ -551,7 +578,7 @@ def _plan(command, num_workers, num_servers, hosts, port, env, python, verbose, 
 
 def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, timeout=None,
            env=None, python=None, verbose=0, kill_timeout=5.0, ssh_options=(), output=None,
-           error_output=None, framework=None):
+           error_output=None, framework=None, stall_timeout=DEFAULT_STALL_TIMEOUT):
     """Run ``command`` as ``num_workers`` workers of a distributed job; return its status.
 
     For MXNet, starts the scheduler, ``num_servers`` servers and the workers;
@@ -580,6 +607,13 @@ def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, time
         :class:`PortInUseError` before anything starts.
     timeout : float, optional
         Stop everything and return 124 after this many seconds.
+    stall_timeout : float or None, default :data:`DEFAULT_STALL_TIMEOUT` (60)
+        Stop everything and return 124 when no process of the job has used the
+        CPU for this many seconds: the job is stuck, each process waiting for
+        another (a worker whose script ended early, a peer that stopped). The
+        report names a worker that left early and shows each worker's last
+        lines. Checked for jobs on this machine on Linux (``/proc``); ``None``
+        or 0 turns it off.
     env : dict of str to str, optional
         Extra environment variables for every process. Locally each process
         also inherits this one's environment, and each worker gets
@@ -602,7 +636,7 @@ def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, time
     int
         0 when every worker succeeded; otherwise the failed process's exit
         status (128 + N for a process killed by signal N), or 124 after
-        ``timeout``.
+        ``timeout`` or a stall (``stall_timeout``).
 
     Raises
     ------
@@ -646,6 +680,12 @@ def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, time
     if isinstance(kill_timeout, bool) or not isinstance(kill_timeout, (int, float)) \
             or not kill_timeout > 0:
         raise ValueError(f"Expected `kill_timeout` as a number of seconds > 0, got {kill_timeout!r}.")
+    if stall_timeout is not None and (isinstance(stall_timeout, bool)
+                                      or not isinstance(stall_timeout, (int, float))
+                                      or not stall_timeout >= 0):
+        raise ValueError("Expected `stall_timeout` as a number of seconds >= 0 (0 or None: "
+                         f"no check), got {stall_timeout!r}.")
+    stall_timeout = stall_timeout or None
     if hosts is not None:
         if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not hosts:
             raise ValueError(f"Expected `hosts` as a non-empty list of host names, got {describe(hosts)}.")
@@ -676,7 +716,7 @@ def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, time
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             handlers[sig] = signal.signal(sig, on_signal)
     try:
-        return _run(procs, printer, timeout, kill_timeout)
+        return _run(procs, printer, timeout, kill_timeout, stall_timeout=stall_timeout)
     except _Interrupted as stop:
         printer.say(f"interrupted by {signal.Signals(stop.signum).name}; stopping all processes",
                     error=True)
@@ -713,6 +753,28 @@ def _start(procs, printer):
     return None
 
 
+def _early_leavers(procs, now):
+    """Why-lines for workers that ended (or said their script ended) while others had not."""
+    workers = [p for p in procs if p.role == "worker"]
+    lines = []
+    for w in workers:
+        ended = w.script_ended_at if w.script_ended_at is not None else \
+            (w.ended_at if w.code == 0 else None)
+        if ended is None:
+            continue
+        busy = [o.label for o in workers if o is not w and o.script_ended_at is None
+                and (o.ended_at is None or o.ended_at > ended)]
+        if busy:
+            how = "exited with status 0" if w.code == 0 else "ended its script"
+            lines.append(
+                f"{w.label} {how} {now - ended:.0f} s before this, while {', '.join(busy)} "
+                f"{'was' if len(busy) == 1 else 'were'} still training: the workers of a job "
+                "exchange gradients at every step, so one that leaves early makes the others "
+                "wait or fail. Give every worker the same number of steps (the same epochs "
+                "and batch size; fit gives each worker an equal shard).")
+    return lines
+
+
 def _report_failure(proc, procs, printer):
     others = [p.label for p in procs if p is not proc and p.popen and p.popen.poll() is None]
     printer.say(f"{proc.label} (pid {proc.popen.pid}, on {proc.host}) {proc.describe_exit()}; "
@@ -722,9 +784,55 @@ def _report_failure(proc, procs, printer):
     if proc.tail:
         printer.say(f"last output of {proc.label}:\n" + "\n".join(f"    {t}" for t in proc.tail),
                     error=True)
+    for line in _early_leavers(procs, proc.ended_at or time.monotonic()):
+        printer.say(f"note: {line}", error=True)
 
 
-def _run(procs, printer, timeout, kill_timeout, orphan_timeout=30.0, shutdown_timeout=10.0):
+def _session_cpu_ticks(sessions):
+    """CPU clock ticks used so far by the processes of each session id in ``sessions``.
+
+    Reads ``/proc/<pid>/stat`` (Linux): user and system time of each process,
+    plus those of its children that it has reaped. Every launched process leads
+    its own session (``start_new_session``), so whatever it starts (a shell's
+    Python, MXNet's threads) is counted with it.
+    """
+    ticks = dict.fromkeys(sessions, 0)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()  # from field 3 (state) on
+        try:
+            sid = int(fields[3])
+            if sid in ticks:
+                ticks[sid] += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
+        except (IndexError, ValueError):
+            continue
+    return ticks
+
+
+def _report_stall(procs, printer, stall_timeout, now):
+    running = [p for p in procs if p.popen.poll() is None]
+    printer.say(f"no process of the job has used the CPU for {stall_timeout:g} s: every one "
+                f"is waiting for another, so the job would never end; stopping "
+                f"{', '.join(p.label for p in running)}.", error=True)
+    for line in _early_leavers(procs, now):
+        printer.say(f"cause: {line}", error=True)
+    for p in running:
+        if p.role == "worker" and p.tail:
+            printer.say(f"last output of {p.label}:\n" + "\n".join(f"    {t}" for t in
+                                                                    list(p.tail)[-5:]),
+                        error=True)
+    printer.say("(a job that really sleeps that long can raise stall_timeout, "
+                "--stall-timeout on the command line; 0 turns the check off)", error=True)
+
+
+def _run(procs, printer, timeout, kill_timeout, orphan_timeout=30.0, shutdown_timeout=10.0,
+         stall_timeout=None):
     status = _start(procs, printer)
     if status is not None:
         return status
@@ -732,8 +840,20 @@ def _run(procs, printer, timeout, kill_timeout, orphan_timeout=30.0, shutdown_ti
     workers = [p for p in procs if p.role == "worker"]
     support = [p for p in procs if p.role != "worker"]
     support_ended = None
+    watch_cpu = stall_timeout is not None and os.path.isdir("/proc") \
+        and all(p.argv[0] != "ssh" for p in procs)
+    last_ticks, last_busy, next_look = None, start, start
     while True:
         now = time.monotonic()
+        if watch_cpu and now >= next_look:
+            next_look = now + 1.0
+            ticks = _session_cpu_ticks([p.popen.pid for p in procs if p.popen.poll() is None])
+            if ticks != last_ticks:
+                last_ticks, last_busy = ticks, now
+            elif now - last_busy > stall_timeout:
+                _report_stall(procs, printer, stall_timeout, now)
+                _stop_all(procs, kill_timeout)
+                return _EXIT_TIMEOUT
         for proc in procs:
             if proc.ended_at is None and proc.popen.poll() is not None:
                 proc.ended_at = now
@@ -781,8 +901,8 @@ def _parser():
         epilog="examples: dlbook launch -n 2 -s 1 python train.py\n"
                "          dlbook launch --framework torch -n 2 python train.py\n\n"
                "exit status: 0 when every worker succeeds; otherwise that of the process that "
-               "failed (128+N when killed by signal N), 124 after --timeout, 2 for invalid "
-               "arguments.",
+               "failed (128+N when killed by signal N), 124 after --timeout or when the job "
+               "stalls (--stall-timeout), 2 for invalid arguments.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--num-workers", type=int, required=True,
                         help="number of worker processes")
@@ -799,6 +919,12 @@ def _parser():
                              "free one)")
     parser.add_argument("-t", "--timeout", type=float, default=None,
                         help="stop everything and exit 124 after this many seconds")
+    parser.add_argument("--stall-timeout", type=float, default=DEFAULT_STALL_TIMEOUT,
+                        metavar="SECONDS",
+                        help="stop everything and exit 124 when no process of the job has used "
+                             "the CPU for this long: it is stuck, e.g. waiting for a worker that "
+                             f"ended early (default {DEFAULT_STALL_TIMEOUT:g}; 0: no check; "
+                             "jobs on this machine only)")
     parser.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment variable for every process (repeatable)")
     parser.add_argument("--python", default=None,
@@ -864,7 +990,7 @@ def main(argv=None):
                       hosts=hosts, port=args.port, timeout=args.timeout, env=env,
                       python=args.python, verbose=min(args.verbose, 2),
                       kill_timeout=args.kill_timeout, ssh_options=args.ssh_option,
-                      framework=args.framework)
+                      framework=args.framework, stall_timeout=args.stall_timeout)
     except (OSError, ValueError, TypeError) as err:
         return error(str(err))
 

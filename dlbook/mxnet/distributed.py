@@ -19,6 +19,7 @@ names over ``torch.distributed``.
 import atexit
 import os
 import socket
+import sys
 import time
 
 import mxnet as mx
@@ -34,6 +35,7 @@ from ..distributed import (
     missing_variables,
     shard_indices,
 )
+from ..launch import SCRIPT_ENDED_MARKER
 from .devices import check_device
 
 __all__ = [
@@ -62,9 +64,33 @@ def _release_dist_kvstore():
     ps-lite and joins its threads) may run after MXNet's engine is gone, and
     the worker then dies with SIGABRT ("terminate called without an active
     exception"), depending only on the order in which modules are torn down.
+
+    Leaving is collective: ps-lite's finalization waits until every worker
+    and server leaves, so a worker whose script ends early waits here for the
+    others. Under the launcher it first says so (:data:`SCRIPT_ENDED_MARKER`),
+    which lets the launcher name that worker if the job then stalls.
     """
     global _DIST_KVSTORE
+    if _DIST_KVSTORE is not None and "DLBOOK_LAUNCH_INDEX" in os.environ:
+        print(SCRIPT_ENDED_MARKER, file=sys.stderr, flush=True)
     _DIST_KVSTORE = None
+
+
+def _exit_on_uncaught_exception(kind, value, tb):
+    """``sys.excepthook`` of a process holding a distributed kvstore: report, then exit 1.
+
+    A normal exit would finalize the kvstore, which waits for every other
+    worker to finish: a worker whose script raised would show its traceback
+    and then hang, and so would the whole job. It skips the finalization
+    instead (``os._exit``), so the launcher sees the failure at once.
+    """
+    _previous_excepthook(kind, value, tb)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
+
+
+_previous_excepthook = sys.excepthook
 
 
 def check_kvstore(kvstore):
@@ -186,7 +212,7 @@ def create_kvstore(kvstore="device", connect_timeout=60.0):
     >>> kv.type, kv.rank, kv.num_workers
     ('local', 0, 1)
     """
-    global _DIST_KVSTORE
+    global _DIST_KVSTORE, _previous_excepthook
     kvstore = check_kvstore(kvstore)
     if kvstore is None:
         raise ValueError("Expected `kvstore` as a name or a KVStore object, got None.")
@@ -223,6 +249,9 @@ def create_kvstore(kvstore="device", connect_timeout=60.0):
         raise RuntimeError(f"Expected DMLC_PS_ROOT_PORT to be a port number, got {port!r}.")
     _wait_for_scheduler(os.environ["DMLC_PS_ROOT_URI"], int(port), connect_timeout)
     _DIST_KVSTORE = mx.kv.create(kvstore)
+    if sys.excepthook is not _exit_on_uncaught_exception:
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _exit_on_uncaught_exception
     return _DIST_KVSTORE
 
 
