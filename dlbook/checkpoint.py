@@ -4,7 +4,8 @@ A checkpoint is a NumPy ``.npz`` archive holding every parameter (``param/<name>
 every optimizer state array (``opt/...``) and a JSON manifest (``manifest``):
 format, version, framework, parameter names, optimizer name and counters,
 the shape of the optimizer state, history, update count, learning-rate
-schedule and the data loader's shuffling state. It is read with
+schedule, the data loader's shuffling state and, in the PyTorch layer, the states
+of PyTorch's random number generators (``rng/...``: dropout draws from them). It is read with
 ``allow_pickle=False``: loading a checkpoint never runs code from the file.
 
 Saving is atomic: the archive is written to a temporary file in the same
@@ -17,8 +18,10 @@ Each layer's ``save_checkpoint`` / ``load_checkpoint``
 (:mod:`dlbook.mxnet.checkpoint`, :mod:`dlbook.torch.checkpoint`) calls
 :func:`save` / :func:`load`; the layer's trainer supplies its arrays through
 ``_checkpoint_params()``, ``_param_shapes()``, ``_checkpoint_optimizer(arrays)``,
-``_optimizer_name()``, ``_restore_params(values)`` and
-``_restore_optimizer(manifest, arrays)``. A file saved by one layer is read
+``_optimizer_name()``, ``_restore_params(values)``,
+``_restore_optimizer(manifest, arrays)`` and, for the framework's random number
+generators (PyTorch's; MXNet's cannot be read), ``_checkpoint_rng(arrays)`` and
+``_restore_rng(spec, arrays)``. A file saved by one layer is read
 only by the same layer (parameter names and optimizer states differ).
 """
 import json
@@ -209,6 +212,7 @@ def save(path, trainer, loader=None):
         "learning_rate": float(trainer.learning_rate),
         "lr_schedule": None if trainer.lr_schedule is None else trainer.lr_schedule.config(),
         "loader_rng": None if loader is None else loader._rng.bit_generator.state,
+        "framework_rng": trainer._checkpoint_rng(arrays),
     }
     write_archive(path, arrays, manifest)
 
@@ -277,6 +281,7 @@ def load(path, trainer, loader=None):
     # Everything checked: now change state.
     trainer._restore_params({name: arrays[f"param/{name}"] for name in saved})
     trainer._restore_optimizer(manifest, arrays)
+    trainer._restore_rng(manifest.get("framework_rng"), arrays)
     history = History()  # as saved, also when a key (e.g. val_loss) misses some epochs
     history.epoch = [int(e) for e in manifest["history"]["epoch"]]
     history.history = {k: [float(v) for v in series]

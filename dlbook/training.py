@@ -416,6 +416,14 @@ class BaseTrainer:
         self._explain = False  # wrap shape errors of the network (first batch of a call)
 
     # ----------------------------------------------------- overridable steps
+    # Checkpoints (dlbook.checkpoint): the framework's random number generators. MXNet's
+    # cannot be read or set from Python, so by default there is nothing to save.
+    def _checkpoint_rng(self, arrays):
+        return None
+
+    def _restore_rng(self, spec, arrays):
+        pass
+
     def train_step(self, batch):  # pragma: no cover - each layer defines it
         """One update with ``batch = (X, y)`` (on the device); returns ``(y_hat, loss)``."""
         raise NotImplementedError

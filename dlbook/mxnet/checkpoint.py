@@ -8,6 +8,11 @@ checkpoint intact). This module adds what is MXNet's: the parameters under
 their structural names (``0.weight``, ...), and the state of the Gluon
 trainer's updater with MXNet's update counters, so that a resumed run
 continues bit for bit like an uninterrupted one.
+
+One exception: MXNet's random number generator state cannot be read or set from
+Python, so a network with dropout draws other masks after resuming than it would
+have without the interruption (the PyTorch layer saves its generators, and
+resumes with dropout exactly).
 """
 import mxnet as mx
 

@@ -5,8 +5,10 @@ NumPy ``.npz`` archive with every tensor of the network's ``state_dict``
 (parameters and buffers such as batch-norm statistics), every tensor of the
 optimizer's ``state_dict`` and a JSON manifest for the rest (hyper-parameters,
 step counts), read with ``allow_pickle=False`` (no ``torch.load``, no pickle:
-loading never runs code from the file) and saved atomically. A resumed run
-continues bit for bit like an uninterrupted one.
+loading never runs code from the file) and saved atomically. It also holds the
+states of PyTorch's random number generators (CPU, and each CUDA device in use),
+which :func:`load_checkpoint` restores: a resumed run continues bit for bit like
+an uninterrupted one, with dropout too.
 """
 from .. import checkpoint as _format
 from ..checkpoint import CheckpointError

@@ -436,6 +436,26 @@ class Trainer(BaseTrainer):
                              lambda a, dtype: torch.from_numpy(_copy(a)))
         self.optimizer.load_state_dict(state)
 
+    def _checkpoint_rng(self, arrays):
+        """PyTorch's generator states (CPU, and each CUDA device in use): dropout draws from them."""
+        arrays["rng/cpu"] = torch.get_rng_state().numpy().copy()
+        cuda = torch.cuda.device_count() if torch.cuda.is_initialized() else 0
+        for index in range(cuda):
+            arrays[f"rng/cuda{index}"] = torch.cuda.get_rng_state(index).numpy().copy()
+        return {"cpu": "rng/cpu", "cuda": [f"rng/cuda{i}" for i in range(cuda)]}
+
+    def _restore_rng(self, spec, arrays):
+        if not spec:  # a checkpoint written before dlbook saved generator states
+            return
+        try:
+            torch.set_rng_state(torch.from_numpy(_copy(arrays[spec["cpu"]])))
+            for index, key in enumerate(spec.get("cuda", [])):
+                if index < torch.cuda.device_count():
+                    torch.cuda.set_rng_state(torch.from_numpy(_copy(arrays[key])), index)
+        except (KeyError, TypeError, RuntimeError) as err:
+            raise CheckpointError(f"The checkpoint's random generator state is damaged: {err}") \
+                from err
+
 
 def _copy(array):
     """A writable, contiguous copy of a NumPy array (``torch.from_numpy`` shares memory)."""
