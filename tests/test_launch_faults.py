@@ -216,3 +216,68 @@ def test_stall_timeout_is_checked():
         launch.launch(["python", "train.py"], stall_timeout=-1)
     with pytest.raises(ValueError, match="got 'soon'"):
         launch.launch(["python", "train.py"], stall_timeout="soon")
+
+
+# ------------------------------------------------- resume after a failure
+RESUME_SCRIPT = '''
+import os, sys
+import numpy as onp
+from dlbook import {framework} as dl
+dl.seed_everything(0)
+out, mode = sys.argv[1], sys.argv[2]
+index = os.environ["DLBOOK_LAUNCH_INDEX"]
+(X, y), _ = dl.load_sklearn("digits", as_arrays=True)
+loader = dl.ArrayLoader(X[:512], y[:512], batch_size=32, shuffle=False)
+trainer = dl.Trainer(dl.mlp(hidden=32, num_outputs=10), "cross_entropy", learning_rate=0.1,
+                     kvstore="dist_sync")
+last = os.path.join(out, "last.npz")
+
+class Crash(dl.Callback):
+    def on_epoch_end(self, epoch, logs):
+        if mode == "crash" and index == "1" and epoch == 3:
+            raise RuntimeError("worker 1 crashed after epoch 3")
+
+if mode == "resume":
+    dl.load_checkpoint(last, trainer)
+    print(f"resumed after epoch {{len(trainer.history)}}", flush=True)
+trainer.fit(loader, epochs=5 - len(trainer.history), verbose=False,
+            callbacks=[dl.ModelCheckpoint(last, monitor="loss"), Crash()])
+onp.savez(os.path.join(out, f"{{mode}}-rank{{trainer.rank}}.npz"), **trainer._checkpoint_params())
+print("done", trainer.history.epoch, flush=True)
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_job_restarted_from_its_last_checkpoint_ends_as_an_uninterrupted_one(
+        framework, tag, tmp_path):
+    import numpy as onp
+
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT.format(framework=framework))
+
+    def job(out, mode):
+        argv, kwargs = _launcher([*FRAMEWORKS[framework], "--timeout", "100", sys.executable,
+                                  str(script), str(out), mode], tag)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, **kwargs)
+
+    whole, broken = tmp_path / "whole", tmp_path / "broken"
+    whole.mkdir()
+    broken.mkdir()
+    first = job(whole, "full")
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    crashed = job(broken, "crash")
+    assert crashed.returncode == 1 and "worker 1 crashed after epoch 3" in crashed.stderr
+    # worker 0 saved epoch 2, and epoch 3 too unless it was stopped first
+    resumed = job(broken, "resume")
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
+    starts = re.findall(r"^\[worker \d\] resumed after epoch (\d)$", resumed.stdout, re.M)
+    assert len(starts) == 2 and len(set(starts)) == 1 and starts[0] in ("2", "3"), resumed.stdout
+    assert resumed.stdout.count("done [1, 2, 3, 4, 5]") == 2
+    reference = dict(onp.load(whole / "full-rank0.npz"))
+    for rank in (0, 1):
+        after = dict(onp.load(broken / f"resume-rank{rank}.npz"))
+        assert sorted(after) == sorted(reference)
+        for key in reference:  # plain SGD, fixed order: bit for bit the uninterrupted run
+            assert onp.array_equal(after[key], reference[key]), (rank, key)
+    _assert_no_strays(tag)
