@@ -282,6 +282,26 @@ def _lines(stream):
     return lines
 
 
+def _read_until(lines, seen, done, seconds):
+    """Move lines from the queue ``lines`` to the list ``seen`` until ``done(line)`` is true.
+
+    Returns what ``done`` returned, or None when the output ended or ``seconds`` passed.
+    """
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except queue.Empty:
+            continue
+        if line is None:
+            return None
+        seen.append(line)
+        found = done(line)
+        if found:
+            return found
+    return None
+
+
 @pytest.mark.slow
 def test_killing_a_worker_mid_run_stops_the_job_and_names_it(tag, worker_script, tmp_path):
     argv, kwargs = _launcher(["-n", "2", "-s", "1", "--timeout", "110", "--kill-timeout", "3",
@@ -289,19 +309,10 @@ def test_killing_a_worker_mid_run_stops_the_job_and_names_it(tag, worker_script,
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)
     try:
-        lines, seen, victim = _lines(proc.stdout), [], None
-        deadline = time.monotonic() + 90
-        while victim is None and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            seen.append(line)
-            match = re.match(r"\[worker 1\] ready rank=\d pid=(\d+)", line)
-            if match:
-                victim = int(match.group(1))
+        seen = []
+        ready = _read_until(_lines(proc.stdout), seen,
+                            lambda line: re.match(r"\[worker 1\] ready rank=\d pid=(\d+)", line), 90)
+        victim = int(ready.group(1)) if ready else None
         assert victim is not None, "worker 1 never got ready:\n" + "".join(seen)
         assert victim in _tagged_pids(tag)
         killed_at = time.monotonic()
@@ -508,19 +519,10 @@ def test_killing_a_torch_worker_mid_run_stops_the_job_and_names_it(tag, torch_wo
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kwargs)
     try:
-        lines, seen, victim = _lines(proc.stdout), [], None
-        deadline = time.monotonic() + 60
-        while victim is None and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=max(0.1, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            seen.append(line)
-            match = re.match(r"\[worker 1\] ready rank=1 pid=(\d+)", line)
-            if match:
-                victim = int(match.group(1))
+        seen = []
+        ready = _read_until(_lines(proc.stdout), seen,
+                            lambda line: re.match(r"\[worker 1\] ready rank=1 pid=(\d+)", line), 60)
+        victim = int(ready.group(1)) if ready else None
         assert victim is not None, "worker 1 never got ready:\n" + "".join(seen)
         assert victim in _tagged_pids(tag)
         killed_at = time.monotonic()

@@ -22,7 +22,8 @@ import uuid
 import pytest
 
 import dlbook.launch as launch
-from test_launch import _assert_no_strays, _launcher, _lines, _py, _run, _tagged_pids
+from test_launch import (_assert_no_strays, _launcher, _lines, _py, _read_until, _run,
+                         _tagged_pids, fake_python)  # noqa: F401 (fake_python: a fixture)
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"),
                                 reason="the stray-process check reads /proc (Linux)")
@@ -74,21 +75,17 @@ def _job(framework, mode, tag, tmp_path, *options, inject=None, limit=60):
     seen, pids, ready = [], {}, set()
     try:
         lines = _lines(proc.stdout)
-        started = time.monotonic()
-        while inject is not None and len(ready) < 2 and time.monotonic() - started < 60:
-            try:
-                line = lines.get(timeout=1.0)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            seen.append(line)
+
+        def note(line):  # the pids the launcher reports; true once both workers are ready
             match = re.match(r"\[launch\] started (\w+(?: \d)?) \(pid (\d+)\)", line)
             if match:
                 pids[match.group(1)] = int(match.group(2))
             if re.match(r"\[worker \d\] ready", line):
                 ready.add(line.split("]")[0])
+            return len(ready) == 2
+
         if inject is not None:
+            _read_until(lines, seen, note, 60)
             assert len(ready) == 2, "the workers never got ready:\n" + "".join(seen)
             inject(pids, proc)
         since = time.monotonic()
@@ -174,14 +171,6 @@ def test_sigint_to_the_launcher_stops_every_process(framework, tag, tmp_path):
 
 
 # ------------------------------------------------------ the stall check, fast
-@pytest.fixture
-def fake_python(tmp_path):
-    path = tmp_path / "fake-python"
-    path.write_text('#!/bin/sh\nexec sleep "${FAKE_SERVER_SECONDS:-300}"\n')
-    path.chmod(0o755)
-    return str(path)
-
-
 def test_a_job_that_uses_no_cpu_is_stopped_as_stalled(tag, fake_python):
     status, out, err, seconds = _run(_py("import time; print('waiting', flush=True); "
                                          "time.sleep(300)"),
