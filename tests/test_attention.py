@@ -258,6 +258,13 @@ def test_transformer_lm_is_causal_and_checks_its_input(dl):
         lm(_tensor(dl, onp.zeros((1, 7)), dtype))
     with pytest.raises(ValueError, match=r"2 dimensions \(batch, time\)"):
         lm(_tensor(dl, onp.zeros(5), dtype))
+    # an index outside the vocabulary: MXNet's embedding would read a wrong row silently
+    for bad, seen in ((11, "from 2 to 11"), (-1, "from -1 to 6")):
+        X3 = X.copy()
+        X3[0, 0] = bad
+        with pytest.raises(ValueError, match=rf"token indices in \[0, 10\] for a model with "
+                                             rf"vocab_size=11, got indices {seen}\."):
+            lm(_tensor(dl, X3, dtype))
     with pytest.raises(ValueError, match=r"`vocab_size` >= 1"):
         att.transformer_lm(vocab_size=0)
 

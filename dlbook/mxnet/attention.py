@@ -466,6 +466,8 @@ class TransformerLM(gluon.HybridBlock):
         """Scores ``(batch, T, vocab_size)`` for token indices ``X`` of shape ``(batch, T)``."""
         _need_array("X", X)
         _core._check_tokens(X.shape)
+        if X.size:  # an index past the table would read another row without a word
+            _core._check_token_ids(int(X.min()), int(X.max()), self.vocab_size)
         steps = X.shape[1]
         P = self.position._rows(steps, X.ctx)  # checks steps <= max_len
         key = (steps, str(X.ctx))

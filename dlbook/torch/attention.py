@@ -431,6 +431,8 @@ class TransformerLM(nn.Module):
         """Scores ``(batch, T, vocab_size)`` for token indices ``X`` of shape ``(batch, T)``."""
         _need_tensor("X", X)
         _core._check_tokens(X.shape)
+        if X.numel():  # clearer than the embedding's "index out of range in self"
+            _core._check_token_ids(int(X.min()), int(X.max()), self.vocab_size)
         steps = X.shape[1]
         _core._check_length(steps, self.max_len)
         key = (steps, str(X.device))
