@@ -96,3 +96,25 @@ def check_same_length(names, arrays):
     if len(set(lengths)) > 1:
         detail = ", ".join(f"`{n}` has {k}" for n, k in zip(names, lengths))
         raise ValueError(f"Expected the same number of examples, but {detail}.")
+
+
+def check_token_range(low, high, vocab_size, name="X"):
+    """Raise unless token indices from ``low`` to ``high`` lie in [0, vocab_size).
+
+    An embedding table reads no row for an index outside it: MXNet's clips it
+    silently, PyTorch's fails with "index out of range in self". Every model
+    over token indices (both layers) checks with this one message.
+
+    Examples
+    --------
+    >>> check_token_range(0, 9, vocab_size=10)
+    >>> check_token_range(0, 12, vocab_size=10)
+    Traceback (most recent call last):
+    ...
+    ValueError: Vocabulary mismatch: `X` holds token indices from 0 to 12, but the model was built for vocab_size=10 (indices 0 to 9). Build it with len(vocab) of the vocabulary that encoded the data.
+    """
+    if low < 0 or high >= vocab_size:
+        raise ValueError(
+            f"Vocabulary mismatch: `{name}` holds token indices from {low} to {high}, but the "
+            f"model was built for vocab_size={vocab_size} (indices 0 to {vocab_size - 1}). Build "
+            "it with len(vocab) of the vocabulary that encoded the data.")

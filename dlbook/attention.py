@@ -253,16 +253,6 @@ def _check_tokens(shape):
             f"{shape}. For one sequence use X.reshape(1, -1).")
 
 
-def _check_token_ids(low, high, vocab_size, name="X"):
-    """Raise unless the smallest and largest token index of ``name`` lie in [0, vocab_size)."""
-    if low < 0 or high >= vocab_size:
-        raise ValueError(
-            f"Expected `{name}` to hold token indices in [0, {vocab_size - 1}] for a model with "
-            f"vocab_size={vocab_size}, got indices from {low} to {high}. Encode the text with "
-            "the vocabulary the model was built for, or build the model with that "
-            "vocabulary's size.")
-
-
 def _check_qkv(q_shape, k_shape, v_shape):
     """scaled_dot_product_attention's shape checks (both layers)."""
     q_shape, k_shape, v_shape = tuple(q_shape), tuple(k_shape), tuple(v_shape)

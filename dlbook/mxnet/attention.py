@@ -20,7 +20,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
-from .._checks import describe
+from .._checks import check_token_range, describe
 from .. import attention as _core
 from .. import sequence as _seq
 from ..attention import causal_mask, padding_mask, positional_encoding
@@ -467,7 +467,7 @@ class TransformerLM(gluon.HybridBlock):
         _need_array("X", X)
         _core._check_tokens(X.shape)
         if X.size:  # an index past the table would read another row without a word
-            _core._check_token_ids(int(X.min()), int(X.max()), self.vocab_size)
+            check_token_range(int(X.min()), int(X.max()), self.vocab_size)
         steps = X.shape[1]
         P = self.position._rows(steps, X.ctx)  # checks steps <= max_len
         key = (steps, str(X.ctx))

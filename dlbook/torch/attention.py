@@ -20,7 +20,7 @@ import numpy as onp
 import torch
 from torch import nn
 
-from .._checks import describe
+from .._checks import check_token_range, describe
 from .. import attention as _core
 from .. import sequence as _seq
 from ..attention import causal_mask, padding_mask, positional_encoding
@@ -432,7 +432,7 @@ class TransformerLM(nn.Module):
         _need_tensor("X", X)
         _core._check_tokens(X.shape)
         if X.numel():  # clearer than the embedding's "index out of range in self"
-            _core._check_token_ids(int(X.min()), int(X.max()), self.vocab_size)
+            check_token_range(int(X.min()), int(X.max()), self.vocab_size)
         steps = X.shape[1]
         _core._check_length(steps, self.max_len)
         key = (steps, str(X.device))

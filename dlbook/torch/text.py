@@ -13,7 +13,7 @@ skip-gram pairs, cosine similarity and neighbours) come from
 import torch
 from torch import nn
 
-from .._checks import check_int, describe
+from .._checks import check_int, check_token_range, describe
 from .. import text as _core
 from ..text import (
     KOREAN_SOURCES,
@@ -87,12 +87,7 @@ def _check_indices(X, vocab_size, name="X"):
     """Token indices must lie in [0, vocab_size) (the same check as the MXNet layer's)."""
     if X.numel() == 0:
         return
-    low, high = int(X.min()), int(X.max())
-    if low < 0 or high >= vocab_size:
-        raise ValueError(
-            f"Vocabulary mismatch: `{name}` holds token indices from {low} to {high}, but the "
-            f"model was built for vocab_size={vocab_size} (indices 0 to {vocab_size - 1}). Build "
-            "it with len(vocab) of the vocabulary that encoded the data.")
+    check_token_range(int(X.min()), int(X.max()), vocab_size, name)
 
 
 def _check_array(X):
