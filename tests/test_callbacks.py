@@ -610,13 +610,30 @@ def test_the_callbacks_are_exported_by_the_core_and_both_layers(dl):
 
 
 def test_verbose_auto_plots_in_a_notebook_and_prints_elsewhere(dl, blobs, monkeypatch, capsys):
-    shown = []
+    """The default display is chosen by ``in_notebook`` as ``fit`` looks it up, not a stand-in.
+
+    Only ``dlbook.callbacks.in_notebook`` is patched: a module that had bound its own
+    reference (``from .callbacks import in_notebook``) would still pick the ProgressBar,
+    and the attached callbacks below would say so.
+    """
+    from dlbook import training
+
+    shown, attached = [], []
+
+    class Spy(training.CallbackList):  # records the callbacks of every run
+        def __init__(self, cbs, trainer):
+            super().__init__(cbs, trainer)
+            attached.append({type(cb).__name__ for cb in self.callbacks})
+
     use_korean_font()
+    monkeypatch.setattr(training, "CallbackList", Spy)
     monkeypatch.setattr(IPython.display, "display",
                         lambda fig, display_id: shown.append(len(fig.axes)) or None)
     trainer, loader = _classifier(dl, blobs)
     trainer.fit(loader, epochs=1)  # not a notebook: a line per epoch
+    assert "ProgressBar" in attached[-1] and "LivePlot" not in attached[-1]
     assert shown == [] and capsys.readouterr().out.startswith("epoch 1/1 - ")
     monkeypatch.setattr(callbacks, "in_notebook", lambda: True)
     trainer.fit(loader, epochs=1)
-    assert shown == [2] and capsys.readouterr().out == ""
+    assert "LivePlot" in attached[-1] and "ProgressBar" not in attached[-1]
+    assert shown == [2] and capsys.readouterr().out == ""  # one figure of two panels, no text
