@@ -22,10 +22,10 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 book: $(STAMP)
-	$(BIN)/python tools/build_book.py
+	$(BIN)/python -m tools.build_book
 
 pdf: $(STAMP)
-	$(BIN)/python tools/build_pdf.py
+	$(BIN)/python -m tools.build_pdf
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

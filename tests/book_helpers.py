@@ -4,11 +4,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import build_book, check_bilingual
 
-import build_book  # noqa: E402  (tools/ is not a package)
-import check_bilingual  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 #: The front matter that makes a MyST Markdown file a notebook for the python3 kernel.
 NOTEBOOK_HEADER = """\
@@ -85,8 +83,8 @@ def run_build(folder, *args, timeout=900):
     """tools/build_book.py on the book in ``folder``: the finished process (output captured)."""
     import subprocess
 
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--root",
-                           str(folder), *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "tools.build_book", "--root", str(folder), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def python_for(version):

@@ -47,7 +47,7 @@ def built_book():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    return subprocess.run([sys.executable, str(root / "tools" / "build_book.py")], cwd=root,
+    return subprocess.run([sys.executable, "-m", "tools.build_book"], cwd=root,
                           capture_output=True, text=True, timeout=3600)
 
 

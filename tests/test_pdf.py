@@ -22,17 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "pdf"
 LANGUAGES = ("ko", "en")
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
-sys.path.insert(0, str(ROOT / "tools"))
 
 import bilingual  # noqa: E402  (book/_ext is not a package)
-import build_pdf  # noqa: E402
 import pdf_book  # noqa: E402
+from tools import build_pdf  # noqa: E402
 
 
 # ----------------------------------------------------------------- the book's own text
 def toc_pages():
     """Every page of _toc.yml: docnames such as ``book/perceptron``."""
-    import build_book
+    from tools import build_book
 
     return build_book.toc_docnames(ROOT)
 
@@ -110,7 +109,7 @@ class Editions:
 def pdf_editions(built_book):
     """Both PDFs, built once per session on top of the session's book build."""
     assert built_book.returncode == 0, built_book.stdout[-3000:] + built_book.stderr[-3000:]
-    process = subprocess.run([sys.executable, str(ROOT / "tools" / "build_pdf.py")], cwd=ROOT,
+    process = subprocess.run([sys.executable, "-m", "tools.build_pdf"], cwd=ROOT,
                              capture_output=True, text=True, timeout=1800)
     return Editions(ROOT, process)
 
@@ -318,7 +317,7 @@ def test_the_title_page_is_in_the_edition_language(lang):
 
 def test_make_ci_and_the_pages_workflow_build_the_pdfs():
     makefile = (ROOT / "Makefile").read_text()
-    assert re.search(r"^pdf: .*\n\t\$\(BIN\)/python tools/build_pdf\.py$", makefile, re.M)
+    assert re.search(r"^pdf: .*\n\t\$\(BIN\)/python -m tools\.build_pdf$", makefile, re.M)
     ci = (ROOT / ".ci" / "run").read_text()
     for pkg in ("texlive-xetex", "texlive-lang-korean", "texlive-latex-extra", "latexmk",
                 "fonts-nanum", "fonts-freefont-otf", "fonts-dejavu-core", "librsvg2-bin",

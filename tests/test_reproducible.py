@@ -4,9 +4,7 @@ import re
 import pytest
 
 from book_helpers import ROOT
-
-import frameworks  # noqa: E402  (tools/ is on sys.path via book_helpers)
-import run_chapter  # noqa: E402
+from tools import frameworks, run_chapter
 
 # Representative chapters: one training small networks from scratch, one full of
 # autograd computations and figures; each in every framework it runs in.

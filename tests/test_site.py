@@ -363,7 +363,7 @@ def recorded_values():
     (dl.record), read from the build's executed notebooks themselves."""
     import nbformat
 
-    import frameworks
+    from tools import frameworks
 
     values = {}
     report = json.loads((ROOT / "_build" / "execution-times.json").read_text())
@@ -880,7 +880,7 @@ def test_no_broken_internal_links(built_book):
             ids_cache[path] = set(re.findall(r"""\b(?:id|name)=["']([^"']+)["']""", text))
         return ids_cache[path]
 
-    import build_pdf
+    from tools import build_pdf
 
     pdf_editions = {build_pdf.pdf_name(lang) for lang in ("ko", "en")}
     pages = site_pages()
@@ -948,7 +948,7 @@ SMALL_EXPECTED = {
 @pytest.fixture(scope="module")
 def small_book(tmp_path_factory):
     """A book of four short pages and a generated glossary, built like the real one."""
-    import make_glossary
+    from tools import make_glossary
 
     book = tmp_path_factory.mktemp("small-book")
     (book / "book").mkdir()
@@ -962,7 +962,7 @@ def small_book(tmp_path_factory):
     (book / "_toc.yml").write_text(
         "format: jb-book\nroot: book/index\nchapters:\n  - file: book/chapter-a\n"
         "  - file: book/chapter-b\n  - file: book/chapter-c\n  - file: book/glossary\n")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "build_book.py"), "--root", str(book)],
+    proc = subprocess.run([sys.executable, "-m", "tools.build_book", "--root", str(book)], cwd=ROOT,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     with serve(book / "_build" / "html") as base:

@@ -10,8 +10,7 @@ import pytest
 
 from book_helpers import (INDEX_PAGE, NOTEBOOK_HEADER, ROOT, TWO_FRAMEWORKS, build_book,
                           check_bilingual, make_book, run_build)
-
-import frameworks  # noqa: E402  (tools/ is on sys.path via book_helpers)
+from tools import frameworks
 
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
@@ -131,7 +130,7 @@ def test_dlbook_change_makes_sphinx_reread_every_page(tmp_path):
 
 
 def test_glossary_merges_and_sorts_terms(tmp_path):
-    import make_glossary
+    from tools import make_glossary
 
     (tmp_path / "a.yml").write_text(
         "- {ko: 퍼셉트론, en: perceptron, ko_def: 가장 단순한 신경망., en_def: The simplest network.}\n"
@@ -150,7 +149,7 @@ def test_glossary_merges_and_sorts_terms(tmp_path):
 
 
 def test_glossary_rejects_incomplete_entries(tmp_path):
-    import make_glossary
+    from tools import make_glossary
 
     (tmp_path / "a.yml").write_text("- {ko: 퍼셉트론, en: perceptron, ko_def: 정의.}\n",
                                     encoding="utf-8")
@@ -159,7 +158,7 @@ def test_glossary_rejects_incomplete_entries(tmp_path):
 
 
 def test_committed_glossary_is_up_to_date():
-    import make_glossary
+    from tools import make_glossary
 
     if not make_glossary.SOURCE_DIR.is_dir():
         pytest.fail("book/_glossary/ is missing")
@@ -186,7 +185,7 @@ print("{title}", 6 * 7)
 
 
 def test_budget_probes_edit_prose_and_the_first_code_cell(tmp_path):
-    import build_budget
+    from tools import build_budget
 
     page = tmp_path / "page.md"
     page.write_text(TINY_PAGE.format(title="A"), encoding="utf-8")
@@ -204,7 +203,7 @@ def test_budget_probes_edit_prose_and_the_first_code_cell(tmp_path):
 @pytest.mark.slow
 def test_rebuild_executes_only_the_chapter_whose_code_changed(tmp_path):
     """The cache behaviour the build budget relies on, on a book of two small chapters."""
-    import build_budget
+    from tools import build_budget
 
     book = tmp_path / "tiny"
     (book / "book").mkdir(parents=True)

@@ -1,7 +1,7 @@
 """Build the book: execute every chapter once per framework, then write the site to _build/html.
 
-    python tools/build_book.py            # what `make book` runs
-    python tools/build_book.py --jobs 1   # one chapter at a time
+    .venv/bin/python -m tools.build_book            # what `make book` runs
+    .venv/bin/python -m tools.build_book --jobs 1   # one chapter at a time
 
 Steps:
 1. Read every chapter of ``_toc.yml`` that is a MyST notebook with code and plan
@@ -41,9 +41,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+if not __package__:  # run as a file (python tools/build_book.py): import the tools as a package
+    sys.path[0] = str(ROOT)
 
-import frameworks  # noqa: E402  (tools/ is not a package)
+from tools import frameworks  # noqa: E402
 
 FINGERPRINT_INPUTS = ("pyproject.toml", "constraints.txt")
 STATE = ".dlbook"  # under _build: executed/, merged/, failed/, records.json, ...
@@ -221,7 +222,7 @@ def execute_runs(runs, jobs, config, env):
     """Execute ``runs`` (the cache misses), ``jobs`` at a time, longest first; print each."""
     import nbformat
 
-    from run_chapter import execute_job
+    from tools.run_chapter import execute_job
 
     if not runs:
         return
@@ -450,7 +451,7 @@ def main(argv=None):
     state = build_dir / STATE
 
     if root == ROOT and (ROOT / "book" / "_glossary").is_dir():
-        import make_glossary
+        from tools import make_glossary
 
         if make_glossary.main(["--check"]) != 0:
             return 1
@@ -471,7 +472,7 @@ def main(argv=None):
     jobs = max(1, min(args.jobs, len(misses) or 1))
     # From the jobs asked for, not those that are needed: how many chapters missed the cache
     # must not change a kernel's threads (and so the rounding of its numbers).
-    from run_chapter import kernel_threads
+    from tools.run_chapter import kernel_threads
 
     env = kernel_threads(args.jobs, args.threads)
     rc = state / "matplotlibrc"  # the same SVG ids in every run (outputs compare equal)

@@ -1,6 +1,6 @@
 """Measure the book's build against its time budget, in a throwaway copy of the repository.
 
-    .venv/bin/python tools/build_budget.py [--chapter book/install.md] [--out bench/build-budget]
+    .venv/bin/python -m tools.build_budget [--chapter book/install.md] [--out bench/build-budget]
 
 The budget, for the 2-core CI machine:
 1. the full executed build (empty execution cache), every chapter in each of its
@@ -13,7 +13,7 @@ The budget, for the 2-core CI machine:
    5 minutes, executing nothing (``--no-pdf`` leaves this step out where XeLaTeX
    is not installed).
 
-Each step runs ``tools/build_book.py`` in a copy of the working tree (the
+Each step runs ``python -m tools.build_book`` in a copy of the working tree (the
 checkout itself is never edited) and reads which chapters it executed from
 ``_build/execution-times.json``. Prints a verdict per step and writes
 <out>.json and <out>.md. Exits 1 if any step is over budget. A timing
@@ -43,8 +43,8 @@ def build(root, jobs=None):
     """Run the book build in ``root``; return (wall seconds, report of execution-times.json)."""
     start = time.perf_counter()
     extra = ["--jobs", str(jobs)] if jobs else []
-    proc = subprocess.run([sys.executable, str(root / "tools" / "build_book.py"), "--root", str(root),
-                           *extra], cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "tools.build_book", "--root", str(root), *extra],
+                          cwd=root, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"the build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -54,8 +54,8 @@ def build(root, jobs=None):
 def build_pdf(root):
     """Run the PDF build in ``root`` after its book build; return (wall seconds, its report)."""
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(root / "tools" / "build_pdf.py"), "--root", str(root)],
-                          cwd=root, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "tools.build_pdf", "--root", str(root)], cwd=root,
+                          capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"the PDF build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")

@@ -1,7 +1,7 @@
 """Build the book's PDFs, a Korean and an English edition, from the site's executed notebooks.
 
-    python tools/build_pdf.py              # what `make pdf` runs: both editions
-    python tools/build_pdf.py --lang en    # one edition
+    .venv/bin/python -m tools.build_pdf              # what `make pdf` runs: both editions
+    .venv/bin/python -m tools.build_pdf --lang en    # one edition
 
 Runs after ``tools/build_book.py`` (``make book``) and executes nothing: the pages are
 read from the merged notebooks that build wrote (``_build/.dlbook/merged``, rendered
@@ -42,9 +42,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+if not __package__:  # run as a file (python tools/build_pdf.py): import the tools as a package
+    sys.path[0] = str(ROOT)
 
-import build_book  # noqa: E402  (tools/ is not a package)
+from tools import build_book  # noqa: E402
 
 LANGUAGES = ("ko", "en")
 PDF_DIR = "pdf"  # under _build, and under _build/html for the site

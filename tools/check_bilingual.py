@@ -1,6 +1,6 @@
 """Check that a MyST chapter says everything in Korean and in English.
 
-    python tools/check_bilingual.py book/*.md
+    .venv/bin/python -m tools.check_bilingual book/*.md
 
 Rules (a chapter breaks one -> a message with file and line):
 * every prose line sits inside a ``:::{ko}`` or ``:::{en}`` block; outside them
@@ -14,7 +14,7 @@ Rules (a chapter breaks one -> a message with file and line):
   "2층", "(MSE)는", "**비율**을"), and one space after inline code or inline math
   ("`x` 는", "$x$ 는"), which is what most chapters do.
 
-    python tools/check_bilingual.py --fix-spacing book/*.md   # rewrite the spacing in place
+    .venv/bin/python -m tools.check_bilingual --fix-spacing book/*.md   # rewrite the spacing in place
 """
 import re
 import sys

@@ -1,7 +1,7 @@
 """Write book/glossary.md from the chapters' term lists in book/_glossary/*.yml.
 
-    python tools/make_glossary.py           # rewrite book/glossary.md
-    python tools/make_glossary.py --check   # exit 1 if book/glossary.md is out of date
+    .venv/bin/python -m tools.make_glossary           # rewrite book/glossary.md
+    .venv/bin/python -m tools.make_glossary --check   # exit 1 if book/glossary.md is out of date
 
 Each YAML file is a list of entries with keys ko, en, ko_def, en_def. Terms that
 appear in several files are merged (the first definition wins). The Korean block
@@ -73,7 +73,7 @@ def main(argv=None):
     if "--check" in argv:
         current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
         if current != text:
-            print(f"{TARGET} is out of date: run tools/make_glossary.py")
+            print(f"{TARGET} is out of date: run .venv/bin/python -m tools.make_glossary")
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")

@@ -1,7 +1,9 @@
 """Execute one or more chapters outside the book build, for quick checks while writing.
 
-    .venv/bin/python tools/run_chapter.py book/activation-functions.md              # both frameworks
-    .venv/bin/python tools/run_chapter.py --framework pytorch book/perceptron.md   # one
+    .venv/bin/python -m tools.run_chapter book/activation-functions.md              # both frameworks
+    .venv/bin/python -m tools.run_chapter --framework pytorch book/perceptron.md   # one
+
+(``.venv/bin/python tools/run_chapter.py ...`` works too.)
 
 Each framework runs its own notebook (tools/frameworks.py: the chapter without the
 other framework's cells) in a fresh kernel; a chapter without framework cells runs
@@ -18,7 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+if not __package__:  # run as a file (python tools/run_chapter.py): import the tools as a package
+    sys.path[0] = str(ROOT)
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -112,7 +115,7 @@ def run(path, timeout=600, return_notebook=False, framework="mxnet"):
     """Execute ``framework``'s notebook of the chapter at ``path``; return (ok, seconds, message[, nb])."""
     import nbformat
 
-    from frameworks import read_chapter, split
+    from tools.frameworks import read_chapter, split
 
     path = Path(path).resolve()
     nb = split(read_chapter(path), framework)
@@ -129,7 +132,7 @@ def run(path, timeout=600, return_notebook=False, framework="mxnet"):
 def main(argv=None):
     import argparse
 
-    from frameworks import FRAMEWORKS, read_chapter, runs
+    from tools.frameworks import FRAMEWORKS, read_chapter, runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=list(FRAMEWORKS), action="append",
