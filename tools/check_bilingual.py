@@ -20,9 +20,14 @@ import re
 import sys
 from pathlib import Path
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
+ROOT = Path(__file__).resolve().parent.parent
+if not __package__:  # run as a file (python tools/check_bilingual.py): import as a package
+    sys.path[0] = str(ROOT)
+
+from book._ext.bilingual_text import HANGUL, HANGUL_CLASS  # noqa: E402
+from book._ext.bilingual_text import LANG_FENCE as LANG_OPEN  # noqa: E402
+
 LATIN = re.compile(r"[A-Za-z]")
-LANG_OPEN = re.compile(r"^(:{3,})\{(ko|en)\}\s*$")
 FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
 COLON_OPEN = re.compile(r"^(:{3,})\{([\w:-]+)\}")
 # Directives whose content is not prose (code, math, layout).
@@ -46,7 +51,7 @@ COUNTERS = ("차원", "번째", "분의", "개", "층", "장", "년", "번", "�
             "자리", "명", "회", "차")
 _MASK_CODE, _MASK_MATH = "\x01", "\x02"
 _SPAN = re.compile(r"(`+)(.+?)\1|(\${1,2})(.+?)\3")
-_HANGUL_WORD = r"([\uac00-\ud7a3]+)(?![\uac00-\ud7a3])"
+_HANGUL_WORD = f"([{HANGUL_CLASS}]+)(?![{HANGUL_CLASS}])"
 # Something a particle attaches to: a Latin letter or digit (outside code and math), a
 # closing parenthesis, a percent sign, or the closing ** of a bold span; one space or more.
 _ATTACHED = re.compile(r"([A-Za-z0-9)%]|(?<=[^\s*])\*\*)( +)" + _HANGUL_WORD)

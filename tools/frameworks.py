@@ -33,6 +33,8 @@ import hashlib
 import json
 import re
 
+from book._ext.bilingual_text import LANG_FENCE
+
 #: Framework ids in the book's order (MXNet is the book's first framework), with
 #: the tab label the site shows, the dlbook layer the code imports, the pip extra
 #: that installs it and the word that marks its use in untagged code.
@@ -296,9 +298,6 @@ def merge(source, executed, served=None):
 
 
 # ----------------------------------------------------------------- notebooks for readers
-_LANG_OPEN = re.compile(r"^(:{3,})\{(ko|en)\}\s*$")
-
-
 def jupyter_markdown(text):
     """Turn MyST ``ko``/``en`` fences into HTML blocks that Jupyter renders.
 
@@ -317,7 +316,7 @@ def jupyter_markdown(text):
     """
     out, fences = [], []
     for line in text.split("\n"):
-        m = _LANG_OPEN.match(line.strip())
+        m = LANG_FENCE.match(line.strip())
         if m:
             fences.append(m.group(1))
             out += [f'<div lang="{m.group(2)}">', ""]

@@ -22,15 +22,13 @@ left out of the written document. Headings carry both languages
 English edition keeps the part in parentheses, ``Activation Functions``. Nothing
 changes for any other builder, or when the setting is empty (the default).
 """
-import re
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.errors import ConfigError
 
-LANGUAGES = ("ko", "en")
-HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+from bilingual_text import HANGUL, LANGUAGES
 
 
 class lang_block(nodes.General, nodes.Element):

@@ -15,7 +15,8 @@ import re
 
 from docutils import nodes
 
-HANGUL = re.compile("[\uac00-\ud7a3]")
+from bilingual_text import HANGUL
+
 _PAIR = re.compile(r"^(.+?)\s*\((.+)\)$")
 
 

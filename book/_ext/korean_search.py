@@ -26,8 +26,8 @@ import snowballstemmer
 from sphinx.search import SearchLanguage
 from sphinx.search.en import english_stopwords, js_porter_stemmer
 
-# Hangul syllables, compatibility jamo and conjoining jamo.
-HANGUL_CLASS = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3"
+from bilingual_text import HANGUL_CLASS
+
 _HANGUL_RUN = re.compile(f"[{HANGUL_CLASS}]+")
 # A run of Hangul, or a run of other word characters (letters, digits, underscore).
 _TOKEN = re.compile(f"[{HANGUL_CLASS}]+|[^\\W{HANGUL_CLASS}]+")
@@ -64,12 +64,12 @@ def split_korean(text, *, index=True):
     return terms
 
 
-JS_SPLITTER = r"""
+JS_SPLITTER = (r"""
 /* dlbook: Korean search (book/_ext/korean_search.py). A run of Hangul becomes
    its syllable bigrams (a single syllable stays itself); other words stay whole. */
 var splitQuery = (query) => {
-  const HANGUL = /^[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]+$/;
-  const TOKEN = /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]+|(?:(?![\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3])[\p{L}\p{N}_])+/gu;
+  const HANGUL = /^[@HANGUL@]+$/;
+  const TOKEN = /[@HANGUL@]+|(?:(?![@HANGUL@])[\p{L}\p{N}_])+/gu;
   const terms = [];
   for (const token of query.match(TOKEN) || []) {
     if (HANGUL.test(token) && token.length > 1) {
@@ -80,18 +80,18 @@ var splitQuery = (query) => {
   }
   return terms;
 };
-"""
+""").replace("@HANGUL@", HANGUL_CLASS)
 
-JS_STEMMER = js_porter_stemmer + r"""
+JS_STEMMER = js_porter_stemmer + (r"""
 /* dlbook: Hangul terms are n-grams, never stemmed; other words use Porter. */
 var PorterStemmer = Stemmer;
 Stemmer = function() {
   var porter = new PorterStemmer();
   this.stemWord = function(w) {
-    return /[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]/.test(w) ? w : porter.stemWord(w);
+    return /[@HANGUL@]/.test(w) ? w : porter.stemWord(w);
   };
 };
-"""
+""").replace("@HANGUL@", HANGUL_CLASS)
 
 
 class SearchKorean(SearchLanguage):

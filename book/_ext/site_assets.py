@@ -35,9 +35,10 @@ from pathlib import Path
 from sphinx.util import logging
 from sphinx.util.fileutil import copy_asset
 
+from bilingual_text import HANGUL
+
 logger = logging.getLogger(__name__)
 
-HANGUL = re.compile("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
 FONT_NAME = "dlbook-hangul.woff"
 # Web font file -> NanumGothic file of koreanize-matplotlib.
 FONTS = {FONT_NAME: "NanumGothic.ttf", "dlbook-hangul-bold.woff": "NanumGothicBold.ttf"}
