@@ -89,6 +89,56 @@ def test_particle_spacing_skips_english_blocks_code_and_math():
     assert check_bilingual.spacing_problems(text) == []
 
 
+NESTED = """\
+::::{ko}
+:::{note}
+MLP 는 노트 안에 있습니다.
+:::
+
+```python
+label = "MLP 는"  # code inside a block
+```
+::::
+
+::::{en}
+:::{note}
+A note inside the block.
+:::
+::::
+"""
+
+
+def test_checker_reads_blocks_as_myst_does_nested_directives_lists_and_setext_headings():
+    text = GOOD + "\n" + NESTED
+    problems = check_bilingual.check_text(text, "chapter.md")
+    note = text.splitlines().index("MLP 는 노트 안에 있습니다.") + 1
+    assert problems == [f"chapter.md:{note}: particle spacing in 'MLP 는 노트 ': "
+                        "attach the particle to the word before it"]
+    # A '#' line inside a code cell is code, a list is prose, a setext heading is a heading.
+    text = GOOD.replace("x = 1", "# 주석\nx = 1") + "\n- a stray list\n  item\n\nOnly English\n===\n"
+    line = text.splitlines().index("- a stray list") + 1
+    assert check_bilingual.check_text(text, "c.md") == [
+        f"c.md:{line}: prose outside a language block: '- a stray list'",
+        f"c.md:{line + 1}: prose outside a language block: 'item'",
+        f"c.md:{line + 3}: heading 'Only English' must carry both languages, e.g. '활성화 함수 "
+        "(Activation Functions)'"]
+
+
+@pytest.mark.parametrize("command", [["tools/check_bilingual.py"], ["-m", "tools.check_bilingual"]])
+def test_checker_runs_as_a_file_and_as_a_module(tmp_path, command):
+    import subprocess
+
+    (tmp_path / "good.md").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "bad.md").write_text(GOOD + "\nA stray line.\n", encoding="utf-8")
+    line = (GOOD + "\nA stray line.\n").splitlines().index("A stray line.") + 1
+    proc = subprocess.run([sys.executable, *command, str(tmp_path / "good.md"),
+                           str(tmp_path / "bad.md")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"{tmp_path / 'bad.md'}:{line}: prose outside a language block: 'A stray line.'",
+        "2 files checked, 1 problems"]
+
+
 def test_fingerprint_follows_dlbook_sources_and_each_framework_skips_the_other_layer(tmp_path):
     shutil.copytree(ROOT / "dlbook", tmp_path / "dlbook",
                     ignore=shutil.ignore_patterns("__pycache__"))

@@ -2,7 +2,8 @@
 
     .venv/bin/python -m tools.check_bilingual book/*.md
 
-Rules (a chapter breaks one -> a message with file and line):
+The chapter is read with MyST's own parser (markdown-it-py with the extensions of
+``_config.yml``), as Jupyter Book reads it, so it needs the book's environment. Rules (a chapter breaks one -> a message with file and line):
 * every prose line sits inside a ``:::{ko}`` or ``:::{en}`` block; outside them
   only headings, code cells, display math, labels, comments, cell breaks
   (``+++``) and language-neutral directives (figures without captions, ...) may stand;
@@ -16,6 +17,7 @@ Rules (a chapter breaks one -> a message with file and line):
 
     .venv/bin/python -m tools.check_bilingual --fix-spacing book/*.md   # rewrite the spacing in place
 """
+import functools
 import re
 import sys
 from pathlib import Path
@@ -24,16 +26,105 @@ ROOT = Path(__file__).resolve().parent.parent
 if not __package__:  # run as a file (python tools/check_bilingual.py): import as a package
     sys.path[0] = str(ROOT)
 
-from book._ext.bilingual_text import HANGUL, HANGUL_CLASS  # noqa: E402
-from book._ext.bilingual_text import LANG_FENCE as LANG_OPEN  # noqa: E402
+from book._ext.bilingual_text import HANGUL, HANGUL_CLASS, LANG_FENCE, LANGUAGES  # noqa: E402
 
 LATIN = re.compile(r"[A-Za-z]")
-FENCE_OPEN = re.compile(r"^(`{3,}|~{3,})(.*)$")
-COLON_OPEN = re.compile(r"^(:{3,})\{([\w:-]+)\}")
 # Directives whose content is not prose (code, math, layout).
 NEUTRAL_DIRECTIVES = {"code-cell", "math", "toctree", "tableofcontents", "raw", "image",
                       "figure-md", "glue:figure", "nb-exec-table", "autosummary",
                       "automodule", "autofunction", "autoclass", "bibliography", "eval-rst"}
+
+
+# The chapter as MyST reads it -------------------------------------------------------------
+#: Blocks that are neither prose nor a language block and do not break a ko/en pair: the
+#: front matter, cell breaks (``+++``), labels (``(name)=``), comments (``%`` lines; HTML
+#: comments are html_block).
+_INVISIBLE = {"front_matter", "myst_block_break", "myst_target", "myst_line_comment"}
+#: Blocks that are code or math, never prose: fences (code cells) and display math.
+_CODE = {"fence", "math_block", "math_block_label", "amsmath"}
+
+
+@functools.cache
+def _markdown(nested=False):
+    """MyST's own Markdown parser with the book's extensions (``_config.yml``).
+
+    ``nested``: for a directive's body, where a ``---`` line is a rule, not front matter.
+    """
+    try:
+        from markdown_it.renderer import RendererHTML
+        from myst_parser.config.main import MdParserConfig
+        from myst_parser.parsers.mdit import create_md_parser
+    except ImportError as err:
+        raise ImportError(f"check_bilingual reads the chapters with MyST's parser, which this "
+                          f"Python ({sys.executable}) lacks ({err}). Run it with the book's "
+                          "environment: .venv/bin/python -m tools.check_bilingual book/*.md") from err
+    from tools.build_book import load_config
+
+    config = MdParserConfig(enable_extensions=set(load_config(ROOT)["extensions"]))
+    md = create_md_parser(config, RendererHTML)
+    return md.disable("front_matter") if nested else md
+
+
+def _blocks(text, nested=False):
+    """The top-level blocks of MyST source ``text`` (markdown-it syntax tree nodes)."""
+    tokens = _markdown(nested).parse(text)
+    from markdown_it.tree import SyntaxTreeNode
+
+    return SyntaxTreeNode(tokens).children
+
+
+def _language(node):
+    """``ko`` or ``en`` for a language block (``:::{ko}``, ``::::{en}``), else None."""
+    if node.type != "colon_fence":
+        return None
+    m = LANG_FENCE.match(node.markup + node.info.strip())
+    return m.group(2) if m else None
+
+
+def _directive(node):
+    """The directive a fence opens (``code-cell`` for ``{code-cell} ipython3``), else None."""
+    m = re.match(r"\{([\w:-]+)\}", node.info.strip())
+    return m.group(1) if m else None
+
+
+def _closed(node, lines):
+    """Whether a colon fence ends with its closing line (else it runs to the end of the file)."""
+    start, end = node.map
+    last = lines[end - 1].strip() if end - 1 > start else ""
+    return bool(last) and set(last) == {":"} and len(last) >= len(node.markup)
+
+
+def _lines(node, kinds):
+    """Line indices of ``node`` (relative to its source) that lie in no descendant of ``kinds``."""
+    inside = set(range(*node.map))
+    for child in node.walk(include_self=False):
+        if child.type in kinds and child.map:
+            inside -= set(range(*child.map))
+    return sorted(inside)
+
+
+def _prose_lines(text, offset):
+    """Indices (``offset`` + line) of the prose lines of a block's body: not code, not math,
+    not the fence lines of a nested directive (whose body counts)."""
+    out = []
+    for block in _blocks(text, nested=True):
+        for node in block.walk():
+            if node.type == "colon_fence":
+                out += _prose_lines(node.content, offset + node.map[0] + 1)
+            elif node.type in ("inline", "html_block") and node.map:
+                out += [offset + i for i in range(*node.map)]
+    return out
+
+
+def _korean_lines(lines):
+    """Indices of the lines that the spacing rule applies to: ko blocks and headings."""
+    out = []
+    for node in _blocks("\n".join(lines)):
+        if _language(node) == "ko":
+            out += _prose_lines(node.content, node.map[0] + 1)
+        elif node.type == "heading":
+            out += list(range(*node.children[0].map))
+    return sorted(set(out))
 
 
 # Particle spacing ---------------------------------------------------------------------
@@ -112,42 +203,9 @@ def fix_spacing_line(line):
     return line
 
 
-def _korean_lines(lines):
-    """Indices of the lines that the spacing rule applies to: ko blocks and headings."""
-    out = []
-    i = _strip_front_matter(lines)
-    fence = None
-    in_ko = None
-    while i < len(lines):
-        stripped = lines[i].strip()
-        if fence:
-            if stripped.startswith(fence):
-                fence = None
-        elif in_ko:
-            if stripped == in_ko:
-                in_ko = None
-            elif FENCE_OPEN.match(stripped):
-                fence = FENCE_OPEN.match(stripped).group(1)
-            elif stripped.startswith("$$"):
-                if not (stripped.count("$$") >= 2 and len(stripped) > 2):
-                    fence = "$$"
-            elif not COLON_OPEN.match(stripped) and not re.fullmatch(r":{3,}", stripped):
-                out.append(i)
-        else:
-            m = LANG_OPEN.match(stripped)
-            if m and m.group(2) == "ko":
-                in_ko = m.group(1)
-            elif FENCE_OPEN.match(stripped):
-                fence = FENCE_OPEN.match(stripped).group(1)
-            elif stripped.startswith("#"):
-                out.append(i)
-        i += 1
-    return out
-
-
 def spacing_problems(text, name="<text>"):
     """Messages for every particle that breaks the spacing rule in a chapter's source."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     problems = []
     for i in _korean_lines(lines):
         for col, wrong, right in spacing_fixes(lines[i]):
@@ -169,38 +227,23 @@ def fix_spacing(text):
     return "\n".join(lines)
 
 
-def _strip_front_matter(lines):
-    if lines and lines[0].strip() == "---":
-        for i in range(1, len(lines)):
-            if lines[i].strip() == "---":
-                return i + 1
-    return 0
-
-
 def check_text(text, name="<text>"):
     """Return a list of problems found in one chapter's MyST source."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     problems = []
-    i = _strip_front_matter(lines)
-    blocks = []  # (lang, start line, end line)
-    last_kind = None  # what the previous non-blank element was: 'ko', 'en' or 'other'
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        lineno = i + 1
-        if not stripped:
-            i += 1
+    blocks = []  # (lang, line number, what came before it)
+    last_kind = None  # what the previous block was: 'ko', 'en' or 'other'
+    for node in _blocks(text):
+        lineno = node.map[0] + 1
+        if node.type in _INVISIBLE or (node.type == "html_block"
+                                       and node.content.lstrip().startswith("<!--")):
             continue
-        m = LANG_OPEN.match(stripped)
-        if m:
-            fence, lang = m.group(1), m.group(2)
-            end = i + 1
-            while end < len(lines) and lines[end].strip() != fence:
-                end += 1
-            if end >= len(lines):
-                problems.append(f"{name}:{lineno}: `{lang}` block is never closed with {fence}")
+        lang = _language(node)
+        if lang:
+            if not _closed(node, lines):
+                problems.append(f"{name}:{lineno}: `{lang}` block is never closed with {node.markup}")
                 break
-            body = "\n".join(lines[i + 1:end])
+            body = node.content
             if lang == "ko" and not HANGUL.search(body):
                 problems.append(f"{name}:{lineno}: `ko` block has no Korean text")
             if lang == "en":
@@ -209,65 +252,28 @@ def check_text(text, name="<text>"):
                     problems.append(f"{name}:{lineno}: `en` block is not mostly English text")
             blocks.append((lang, lineno, last_kind))
             last_kind = lang
-            i = end + 1
             continue
-        m = FENCE_OPEN.match(stripped)
-        if m:  # code cell or fenced directive: skip to its closing fence
-            fence = m.group(1)
-            info = m.group(2).strip()
-            directive = re.match(r"\{([\w:-]+)\}", info)
-            if directive and directive.group(1) not in NEUTRAL_DIRECTIVES and directive.group(1) not in ("ko", "en"):
-                problems.append(
-                    f"{name}:{lineno}: directive `{directive.group(1)}` outside a language block; "
-                    "put prose directives inside :::{ko} / :::{en}"
-                )
-            end = i + 1
-            while end < len(lines) and not lines[end].strip().startswith(fence[0] * len(fence)):
-                end += 1
-            i = end + 1
-            last_kind = "other"
-            continue
-        m = COLON_OPEN.match(stripped)
-        if m:
-            fence, directive = m.group(1), m.group(2)
-            if directive not in NEUTRAL_DIRECTIVES:
-                problems.append(
-                    f"{name}:{lineno}: directive `{directive}` outside a language block; "
-                    "put it inside :::{ko} / :::{en} (one per language)"
-                )
-            end = i + 1
-            while end < len(lines) and lines[end].strip() != fence:
-                end += 1
-            i = end + 1
-            last_kind = "other"
-            continue
-        if stripped.startswith("#"):
-            heading = stripped.lstrip("#").strip()
-            if not (HANGUL.search(heading) and LATIN.search(heading)):
-                problems.append(
-                    f"{name}:{lineno}: heading {heading!r} must carry both languages, "
-                    "e.g. '활성화 함수 (Activation Functions)'"
-                )
-            last_kind = "other"
-            i += 1
-            continue
-        if stripped.startswith("$$"):
-            end = i if (stripped.count("$$") >= 2 and len(stripped) > 2) else i + 1
-            while end < len(lines) and end != i and "$$" not in lines[end]:
-                end += 1
-            i = end + 1
-            last_kind = "other"
-            continue
-        if (stripped == "+++" or stripped.startswith("+++ ") or re.match(r"^\(.+\)=$", stripped)
-                or stripped.startswith("<!--") or stripped.startswith("%")):
-            if stripped.startswith("<!--"):
-                while i < len(lines) and "-->" not in lines[i]:
-                    i += 1
-            i += 1
-            continue
-        problems.append(f"{name}:{lineno}: prose outside a language block: {stripped[:60]!r}")
         last_kind = "other"
-        i += 1
+        directive = _directive(node) if node.type in ("fence", "colon_fence") else None
+        if directive:  # a code cell or another directive
+            if directive in NEUTRAL_DIRECTIVES:
+                continue
+            if node.type == "colon_fence":
+                problems.append(f"{name}:{lineno}: directive `{directive}` outside a language block; "
+                                "put it inside :::{ko} / :::{en} (one per language)")
+            elif directive not in LANGUAGES:
+                problems.append(f"{name}:{lineno}: directive `{directive}` outside a language block; "
+                                "put prose directives inside :::{ko} / :::{en}")
+        elif node.type == "heading":
+            heading = node.children[0].content.strip()
+            if not (HANGUL.search(heading) and LATIN.search(heading)):
+                problems.append(f"{name}:{lineno}: heading {heading!r} must carry both languages, "
+                                "e.g. '활성화 함수 (Activation Functions)'")
+        elif node.type not in _CODE:
+            for i in _lines(node, _CODE):
+                if lines[i].strip():
+                    problems.append(f"{name}:{i + 1}: prose outside a language block: "
+                                    f"{lines[i].strip()[:60]!r}")
     # Pairing: each block must have its partner right before or after it.
     k = 0
     while k < len(blocks):
@@ -290,16 +296,20 @@ def check_file(path):
 
 def main(argv=None):
     paths = list(argv if argv is not None else sys.argv[1:])
-    if "--fix-spacing" in paths:
-        paths.remove("--fix-spacing")
-        for path in paths:
-            path = Path(path)
-            text = path.read_text(encoding="utf-8")
-            fixed = fix_spacing(text)
-            if fixed != text:
-                path.write_text(fixed, encoding="utf-8")
-                print(f"fixed particle spacing in {path}")
-    problems = [p for path in paths for p in check_file(path)]
+    fix = "--fix-spacing" in paths
+    paths = [path for path in paths if path != "--fix-spacing"]
+    try:
+        if fix:
+            for path in map(Path, paths):
+                text = path.read_text(encoding="utf-8")
+                fixed = fix_spacing(text)
+                if fixed != text:
+                    path.write_text(fixed, encoding="utf-8")
+                    print(f"fixed particle spacing in {path}")
+        problems = [p for path in paths for p in check_file(path)]
+    except ImportError as err:  # a Python without MyST's parser (not the book's .venv)
+        print(err, file=sys.stderr)
+        return 2
     for p in problems:
         print(p)
     print(f"{len(paths)} files checked, {len(problems)} problems")
