@@ -179,6 +179,47 @@ def test_dlbook_change_makes_sphinx_reread_every_page(tmp_path):
     assert (build / ".dlbook-fingerprint").read_text().strip() == "bbb"
 
 
+def _run(tmp_path, framework="pytorch"):
+    nb = frameworks.split(frameworks.read_chapter(TWO_FRAMEWORKS), framework)
+    return build_book.Run("book/two", TWO_FRAMEWORKS, framework, nb, [framework], "key-1",
+                          tmp_path / ".dlbook")
+
+
+def test_a_run_is_kept_with_its_record_and_a_cached_one_reads_it_back(tmp_path):
+    run = _run(tmp_path)
+    assert run.record is None and not run.ok
+    build_book.store(run, {"ok": True, "seconds": 1.25})
+    assert run.ok and run.cache_file.is_file() and not run.failed_file.exists()
+    again = _run(tmp_path)
+    hit = again.cached()
+    assert hit.metadata["dlbook"] == run.record
+    assert run.record["key"] == "key-1" and run.record["seconds"] == 1.25 and "error" not in run.record
+
+
+def test_a_failed_run_is_reported_from_the_record_kept_with_its_notebook(tmp_path):
+    run = _run(tmp_path)
+    index = next(i for i, c in enumerate(run.notebook.cells) if "torch.tensor" in c.source)
+    build_book.store(run, {"ok": False, "seconds": 0.5, "cell_index": index,
+                           "ename": "ZeroDivisionError", "message": "Traceback: division by zero"})
+    assert not run.ok and run.failed_file.is_file() and not run.cache_file.exists()
+    kept = nbformat.read(run.failed_file, as_version=4)
+    assert kept.metadata["dlbook"]["key"] is None  # never taken from the cache
+    assert kept.metadata["dlbook"]["error"] == {"cell_index": index, "ename": "ZeroDivisionError",
+                                                "message": "Traceback: division by zero"}
+    message, summary = build_book.failure_message(run)
+    cell = run.notebook.cells[index]
+    line = run.notebook.metadata["source_map"][index]
+    where = f"cell {cell.metadata['dlbook']['source_index']} (line {line} of the chapter)"
+    assert message.splitlines()[0] == ("book/two.md [PyTorch]: Executing notebook failed: "
+                                       f"{where} raised ZeroDivisionError")
+    assert cell.source.splitlines()[0] in message and message.endswith("Traceback: division by zero")
+    assert summary == f"book/two.md [PyTorch] {where}: ZeroDivisionError"
+    # The same report from the kept file alone.
+    again = _run(tmp_path)
+    again.notebook, again.record = kept, kept.metadata["dlbook"]
+    assert build_book.failure_message(again) == (message, summary)
+
+
 def test_glossary_merges_and_sorts_terms(tmp_path):
     from tools import make_glossary
 

@@ -13,8 +13,11 @@ Steps:
    the fingerprint of dlbook's code (core plus that framework's layer) and the
    pins, never the prose -- else execute it. Runs execute ``--jobs`` at a time
    (default: one per CPU core, each kernel then using cores/jobs threads), the
-   longest first. A failing cell fails the build, naming the chapter, the
-   framework, the cell (and its line) and the traceback.
+   longest first. Each executed notebook is kept with its execution record
+   (``metadata['dlbook']``: key, seconds, and for a failure the cell, the error's
+   name and the traceback) in ``executed/`` or, when a cell failed, ``failed/``;
+   every report below reads these records. A failing cell fails the build, naming
+   the chapter, the framework, the cell (and its line) and the traceback.
 3. Merge each chapter's runs into one notebook (``_build/.dlbook/merged``) that
    the site renders without executing anything (``book/_ext/frameworks_site.py``):
    framework cells with their own outputs, shared cells with the first run's
@@ -168,7 +171,14 @@ class Run:
         self.cache_file = Path(state) / "executed" / framework / f"{docname}.ipynb"
         self.failed_file = Path(state) / "failed" / framework / f"{docname}.ipynb"
         self.executed = False
-        self.result = None
+        #: The execution record, ``metadata['dlbook']`` of the executed notebook: read from
+        #: the cache, or written by :func:`store` after the run. Every report of the build
+        #: (the failure message, records, statistics, times) reads it.
+        self.record = None
+
+    @property
+    def ok(self):
+        return self.record is not None and "error" not in self.record
 
     @property
     def chapter(self):
@@ -219,7 +229,7 @@ def plan(root, build_dir, config):
 
 # ----------------------------------------------------------------- execution
 def execute_runs(runs, jobs, config, env):
-    """Execute ``runs`` (the cache misses), ``jobs`` at a time, longest first; print each."""
+    """Execute ``runs`` (the cache misses), ``jobs`` at a time, longest first; store and print each."""
     import nbformat
 
     from tools.run_chapter import execute_job
@@ -249,16 +259,21 @@ def execute_runs(runs, jobs, config, env):
                 result = {"ok": False, "seconds": 0.0, "ename": type(err).__name__,
                           "message": f"the worker executing it failed: {err}", "cell_index": None,
                           "notebook": nbformat.writes(run.notebook)}
-            run.result = result
             run.notebook = nbformat.reads(result.pop("notebook"), as_version=4)
-            status = "executed" if result["ok"] else "FAILED"
-            print(f"  {result['seconds']:7.1f} s  {run.chapter}  [{run.label}]  {status}", flush=True)
+            store(run, result)
+            status = "executed" if run.ok else "FAILED"
+            print(f"  {run.record['seconds']:7.1f} s  {run.chapter}  [{run.label}]  {status}",
+                  flush=True)
 
 
 def failure_message(run):
-    """The message of a failed run: chapter, framework, cell, line, source and traceback."""
-    result = run.result
-    index = result.get("cell_index")
+    """The message of a failed run: chapter, framework, cell, line, source and traceback.
+
+    Everything comes from the run's execution record (``run.record['error']``) and its
+    executed notebook, as kept under ``failed/``.
+    """
+    error = run.record["error"]
+    index = error.get("cell_index")
     where = "before any cell ran"
     source = ""
     if index is not None and index < len(run.notebook.cells):
@@ -269,23 +284,30 @@ def failure_message(run):
         where = f"cell {source_index}{line}"
         source = cell.get("source", "")
     head = (f"{run.chapter} [{run.label}]: Executing notebook failed: {where} raised "
-            f"{result.get('ename')}")
+            f"{error.get('ename')}")
     parts = [head]
     if source:
         parts.append("The failing cell:\n" + "\n".join("    " + s for s in source.splitlines()))
-    parts.append(result.get("message", ""))
-    return "\n".join(parts), f"{run.chapter} [{run.label}] {where}: {result.get('ename')}"
+    parts.append(error.get("message", ""))
+    return "\n".join(parts), f"{run.chapter} [{run.label}] {where}: {error.get('ename')}"
 
 
-def store(run, build_dir):
-    """Keep an executed run: in the cache when it succeeded, under failed/ when not."""
+def store(run, result):
+    """Keep an executed run with its record: in the cache when it succeeded, under failed/ when not.
+
+    ``result``: what :func:`tools.run_chapter.execute` returned (ok, seconds, and for a
+    failure cell_index, ename, message). A failed run's record has no key (it is never
+    taken from the cache) and holds the ``error``.
+    """
     import nbformat
 
-    run.notebook.metadata["dlbook"] = {
-        "key": run.key if run.result["ok"] else None, "framework": run.framework,
-        "served": run.served, "seconds": run.result["seconds"],
-        "executed_at": time.strftime("%Y-%m-%d %H:%M:%S")}
-    target = run.cache_file if run.result["ok"] else run.failed_file
+    record = {"key": run.key if result["ok"] else None, "framework": run.framework,
+              "served": run.served, "seconds": result["seconds"],
+              "executed_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if not result["ok"]:
+        record["error"] = {name: result.get(name) for name in ("cell_index", "ename", "message")}
+    run.notebook.metadata["dlbook"] = run.record = record
+    target = run.cache_file if result["ok"] else run.failed_file
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(run.notebook, target)
     return target
@@ -466,9 +488,8 @@ def main(argv=None):
     for run in runs:
         hit = run.cached()
         if hit is not None:
-            run.notebook = hit
-            run.result = {"ok": True, "seconds": hit.metadata["dlbook"]["seconds"]}
-    misses = [run for run in runs if run.result is None]
+            run.notebook, run.record = hit, hit.metadata["dlbook"]
+    misses = [run for run in runs if run.record is None]
     jobs = max(1, min(args.jobs, len(misses) or 1))
     # From the jobs asked for, not those that are needed: how many chapters missed the cache
     # must not change a kernel's threads (and so the rounding of its numbers).
@@ -485,14 +506,13 @@ def main(argv=None):
     exec_wall = time.perf_counter() - exec_start
 
     problems, failures = [], []
-    for run in misses:
-        store(run, build_dir)
-        if not run.result["ok"]:
+    for run in runs:
+        if not run.ok:
             message, summary = failure_message(run)
             print("\n" + message, file=sys.stderr, flush=True)
             failures.append(summary)
     prune(state / "executed", [r.cache_file for r in runs])
-    prune(state / "failed", [r.failed_file for r in runs if not r.result["ok"]])
+    prune(state / "failed", [r.failed_file for r in runs if not r.ok])
 
     # One notebook per chapter for the site, the recorded values, the statistics.
     records, stats = {"chapters": {}}, {"chapters": {}}
@@ -510,12 +530,11 @@ def main(argv=None):
                 values[fw] = frameworks.records(run.notebook)
         records["chapters"][f"{docname}.md"] = {
             "docname": docname, "ran": [fw for run in chapter_runs for fw in run.served],
-            "failed": [fw for run in chapter_runs if not run.result["ok"] for fw in run.served],
+            "failed": [fw for run in chapter_runs if not run.ok for fw in run.served],
             "values": values}
         stats["chapters"][docname] = {run.framework: {
-            "seconds": run.result["seconds"], "served": run.served, "ok": run.result["ok"],
-            "executed": run.executed,
-            "executed_at": run.notebook.metadata.get("dlbook", {}).get("executed_at")}
+            "seconds": run.record["seconds"], "served": run.served, "ok": run.ok,
+            "executed": run.executed, "executed_at": run.record.get("executed_at")}
             for run in chapter_runs}
     prune(state / "merged", [state / "merged" / f"{d}.ipynb" for d, *_ in book])
     write_if_changed(state / "records.json", json.dumps(records, indent=1, ensure_ascii=False) + "\n")
@@ -542,13 +561,13 @@ def main(argv=None):
     print("\nExecution times (each notebook in a fresh kernel):")
     totals = {fw: 0.0 for fw in frameworks.FRAMEWORKS}
     for run in runs:
-        seconds = float(run.result["seconds"])
+        seconds = float(run.record["seconds"])
         totals[run.framework] += seconds
-        how = ("executed" if run.result["ok"] else "FAILED") if run.executed else "cached"
+        how = ("executed" if run.ok else "FAILED") if run.executed else "cached"
         print(f"  {seconds:7.1f} s  {run.chapter}  [{run.label}]  ({how})")
         report["chapters"][run.chapter] = round(report["chapters"].get(run.chapter, 0) + seconds, 2)
         report["runs"].setdefault(run.chapter, {})[run.framework] = {
-            "seconds": seconds, "executed": run.executed, "ok": run.result["ok"],
+            "seconds": seconds, "executed": run.executed, "ok": run.ok,
             "served": run.served}
     for fw, seconds in totals.items():
         print(f"  {seconds:7.1f} s  total {frameworks.FRAMEWORKS[fw]['label']}")
