@@ -155,6 +155,22 @@ class BaseArrayLoader:
         """Number of examples in the data set."""
         return int(self.X.shape[0])
 
+    def sample_inputs(self):
+        """Inputs shaped like one batch's, without drawing from the loader's random streams.
+
+        A trainer builds its network from them before the first epoch. By default
+        the first ``batch_size`` rows of :attr:`X`; a loader whose batches are not
+        rows of ``X`` (e.g. :class:`dlbook.generative.DiffusionLoader`) overrides it.
+
+        Examples
+        --------
+        >>> import numpy as onp
+        >>> from dlbook.data import BaseArrayLoader
+        >>> BaseArrayLoader(onp.ones((5, 3)), batch_size=2).sample_inputs().shape
+        (2, 3)
+        """
+        return self.X[:self.batch_size]
+
     def to_numpy(self):
         """The whole data set as NumPy arrays ``(X, y)`` in the original order (``y`` may be None).
 

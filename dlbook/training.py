@@ -561,7 +561,7 @@ class BaseTrainer:
     def _sample(self, loader):
         """A first batch of inputs without touching the loader's shuffling (None if unknown)."""
         if isinstance(loader, BaseArrayLoader):
-            return self._to_device(loader.X[:loader.batch_size])
+            return self._to_device(loader.sample_inputs())
         return None
 
     def _loss_name(self):

@@ -245,3 +245,163 @@ def test_both_layers_offer_the_same_names():
     assert gmx.__all__ == gtorch.__all__
     for name in ("generative", "VAE", "vae_loss", "reparameterize"):
         assert name in dmx.__all__ and name in dtorch.__all__
+
+
+# ------------------------------------------------------------------ diffusion
+from dlbook.attention import positional_encoding  # noqa: E402
+
+
+def _step_of(schedule, inputs, num_features):
+    """The step whose time code each input row carries (codes are distinct per step)."""
+    codes = inputs[:, num_features:]
+    table = schedule._time_table
+    return ((codes[:, None, :] - table[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+
+
+def test_schedule_closed_form_matches_the_steps_one_by_one():
+    schedule = core.DiffusionSchedule(num_steps=60, beta_start=1e-3, beta_end=0.2)
+    rng = onp.random.default_rng(0)
+    x0 = onp.full((20000, 1), 1.5)
+    x = x0.copy()
+    for t in range(1, 61):  # q(x_t | x_{t-1}) = N(sqrt(1 - beta_t) x_{t-1}, beta_t)
+        beta = schedule.betas[t - 1]
+        x = onp.sqrt(1 - beta) * x + onp.sqrt(beta) * rng.standard_normal(x.shape)
+        if t in (1, 20, 60):
+            abar = schedule.alpha_bars[t - 1]
+            direct = schedule.noisy(x0, t, rng.standard_normal(x0.shape))
+            for sample in (x, direct):
+                assert abs(sample.mean() - math.sqrt(abar) * 1.5) < 4 * math.sqrt((1 - abar) / 20000)
+                assert abs(sample.var() / (1 - abar) - 1) < 0.05, (t, sample.var(), 1 - abar)
+    assert math.isclose(schedule.alpha_bars[-1], onp.prod(1 - schedule.betas))
+
+
+def test_schedule_arrays_and_time_codes():
+    schedule = core.DiffusionSchedule(num_steps=10, beta_start=0.01, beta_end=0.1, time_features=6)
+    assert onp.allclose(onp.diff(schedule.betas), 0.01) and schedule.betas[-1] == pytest.approx(0.1)
+    assert (onp.diff(schedule.alpha_bars) < 0).all()
+    inputs = schedule.inputs(onp.zeros((3, 2)), [1, 5, 10])
+    assert inputs.dtype == onp.float32 and inputs.shape == (3, 8)
+    assert onp.array_equal(inputs[:, 2:], positional_encoding(11, 6)[[1, 5, 10]])
+    assert _step_of(schedule, schedule.inputs(onp.zeros((10, 2)), onp.arange(1, 11)), 2).tolist() \
+        == list(range(1, 11))
+    assert "num_steps=10" in repr(schedule)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"num_steps": 0}, "Expected `num_steps` >= 1, got 0."),
+    ({"beta_start": 0.0}, "Expected `beta_start` in (0.0, 1.0), got 0.0."),
+    ({"beta_end": 1.0}, "Expected `beta_end` in (0.0, 1.0), got 1.0."),
+    ({"beta_start": 0.2, "beta_end": 0.1}, "Expected `beta_end` >= `beta_start` (0.2), got 0.1."),
+    ({"time_features": 5}, "Expected an even `time_features`"),
+])
+def test_schedule_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError) as err:
+        core.DiffusionSchedule(**kwargs)
+    assert message in str(err.value)
+
+
+def test_noisy_and_inputs_reject_bad_steps_and_shapes():
+    schedule = core.DiffusionSchedule(num_steps=20)
+    x0 = onp.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"Expected steps `t` in 1\.\.20, got values in 0\.\.21"):
+        schedule.noisy(x0, [0, 5, 21], onp.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"one integer step per example, shape \(3,\)"):
+        schedule.noisy(x0, [1, 2], onp.zeros((3, 2)))
+    with pytest.raises(ValueError, match="one integer step per example"):
+        schedule.inputs(x0, [1.5, 2, 3])
+    with pytest.raises(ValueError, match=r"Expected `noise` with the shape of `x0` \(3, 2\), got \(3, 1\)"):
+        schedule.noisy(x0, 1, onp.zeros((3, 1)))
+    with pytest.raises(ValueError, match=r"Expected `x0` of shape \(batch, num_features\), got shape \(3,\)"):
+        schedule.noisy(onp.zeros(3), 1, onp.zeros(3))
+    assert schedule.noisy(x0, 7, onp.ones((3, 2))).shape == (3, 2)  # one step for all
+
+
+def _gaussian_oracle(schedule, mean, std):
+    """The exact E[noise | x_t] for data N(mean, std^2): what a perfect network predicts."""
+    def predict(inputs):
+        t = _step_of(schedule, inputs, 1)
+        abar = schedule.alpha_bars[t - 1][:, None]
+        x = inputs[:, :1].astype("float64")
+        return onp.sqrt(1 - abar) * (x - onp.sqrt(abar) * mean) / (abar * std ** 2 + 1 - abar)
+    return predict
+
+
+def test_sampler_with_the_exact_noise_predictor_recovers_the_data_distribution():
+    schedule = core.DiffusionSchedule(num_steps=200)
+    samples, path = schedule.sample(_gaussian_oracle(schedule, 2.0, 0.5), 4000, 1, rng=0,
+                                    keep=[200, 100, 0])
+    assert abs(samples.mean() - 2.0) < 0.05 and abs(samples.std() - 0.5) < 0.03, \
+        (samples.mean(), samples.std())
+    assert abs(path[200].mean()) < 0.1 and abs(path[200].std() - 1) < 0.05   # pure noise
+    assert onp.array_equal(path[0], samples)
+    # the wrong oracle (data believed at -2) lands elsewhere: the check can fail
+    wrong = schedule.sample(_gaussian_oracle(schedule, -2.0, 0.5), 4000, 1, rng=0)
+    assert abs(wrong.mean() + 2.0) < 0.05
+
+
+def test_sampler_is_reproducible_and_checks_its_arguments():
+    schedule = core.DiffusionSchedule(num_steps=30, time_features=4)
+    zero = lambda inputs: onp.zeros((len(inputs), 2))  # noqa: E731
+    first, second = (schedule.sample(zero, 5, 2, rng=3) for _ in range(2))
+    assert onp.array_equal(first, second) and not onp.array_equal(first, schedule.sample(zero, 5, 2, rng=4))
+    with pytest.raises(TypeError, match="Expected `predict_noise` as a function"):
+        schedule.sample("net", 5, 2)
+    with pytest.raises(ValueError, match=r"noise of shape \(5, 2\).*got shape \(5, 1\)"):
+        schedule.sample(lambda inputs: onp.zeros((len(inputs), 1)), 5, 2, rng=0)
+    with pytest.raises(ValueError, match="Expected `keep` <= 30, got 31"):
+        schedule.sample(zero, 5, 2, keep=[31])
+    with pytest.raises(TypeError, match="Expected `rng` as a numpy.random.Generator"):
+        schedule.sample(zero, 5, 2, rng="seed")
+
+
+def test_diffusion_loader_pairs_are_noised_rows_of_the_data():
+    schedule = core.DiffusionSchedule(num_steps=50, time_features=4)
+    X = onp.random.default_rng(1).normal(size=(9, 2)).astype("float32")
+    loader = core.DiffusionLoader(X, schedule, batch_size=4, seed=0)
+    assert len(loader) == 3 and loader.sample_inputs().shape == (4, 6)
+    steps = []
+    for inputs, noise in loader:
+        t = _step_of(schedule, inputs, 2)
+        abar = schedule.alpha_bars[t - 1][:, None]
+        x0 = (inputs[:, :2] - onp.sqrt(1 - abar) * noise) / onp.sqrt(abar)
+        distance = onp.abs(x0[:, None, :] - X[None]).max(axis=2).min(axis=1)
+        assert (distance < 1e-3 / onp.sqrt(abar[:, 0])).all(), distance
+        steps.extend(t.tolist())
+    assert len(steps) == 9 and len(set(steps)) > 1
+    again = core.DiffusionLoader(X, schedule, batch_size=4, seed=0)
+    assert all(onp.array_equal(a[1], b[1]) for a, b in zip(core.DiffusionLoader(X, schedule, 4, seed=0), again))
+    epochs = [onp.concatenate([n for _, n in loader]) for _ in range(2)]
+    assert not onp.allclose(epochs[0], epochs[1])
+    with pytest.raises(TypeError, match="Expected `schedule` as a DiffusionSchedule"):
+        core.DiffusionLoader(X, 50)
+    with pytest.raises(ValueError, match=r"Expected `X` of shape \(batch, num_features\)"):
+        core.DiffusionLoader(X[:, 0], schedule)
+
+
+def test_a_noise_predictor_trains_through_the_trainer(dl):
+    dl.seed_everything(0)
+    rng = onp.random.default_rng(0)
+    X = onp.concatenate([rng.normal(-1, 0.2, (256, 1)), rng.normal(1, 0.2, (256, 1))])
+    schedule = core.DiffusionSchedule(num_steps=50, time_features=8)
+    trainer = dl.Trainer(dl.mlp(hidden=(64, 64), num_outputs=1), loss="mse", optimizer="adam",
+                         learning_rate=3e-3, lr_schedule="cosine")
+    history = trainer.fit(core.DiffusionLoader(X, schedule, batch_size=64, seed=0), epochs=30,
+                          verbose=False)
+    assert history["loss"][-1] < 0.8 * history["loss"][0] and history["loss"][-1] < 0.8, history["loss"]
+    samples = schedule.sample(trainer.predict, 500, 1, rng=0)
+    # the data leave a gap at |x| < 0.4 (0.1 % of them); a Gaussian of their variance puts 30 % there
+    gap = float((onp.abs(samples) < 0.4).mean())
+    assert gap < 0.2, gap           # measured: 0.15 (MXNet), lower in PyTorch
+    assert 0.3 < float((samples > 0).mean()) < 0.7, samples.mean()   # both clusters
+
+
+def test_energy_distance_separates_distributions():
+    rng = onp.random.default_rng(0)
+    same = [core.energy_distance(rng.normal(size=(300, 2)), rng.normal(size=(300, 2)))
+            for _ in range(20)]
+    assert abs(onp.mean(same)) < 0.005 and max(same) < 0.03, same
+    x, y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 1.5
+    assert core.energy_distance(x, y) > 0.05
+    assert core.energy_distance(x, y) == pytest.approx(core.energy_distance(y, x))
+    with pytest.raises(ValueError, match="Expected at least 2 examples"):
+        core.energy_distance(x[:1], y)
