@@ -3,6 +3,7 @@
 Every check raises before any work is done, with a message that names the
 argument, says what was expected, what was received, and how to fix it.
 """
+import math
 import numbers
 
 import numpy as onp
@@ -30,6 +31,90 @@ def check_int(name, value, minimum=None, maximum=None):
         raise ValueError(f"Expected `{name}` >= {minimum}, got {value}.")
     if maximum is not None and value > maximum:
         raise ValueError(f"Expected `{name}` <= {maximum}, got {value}.")
+    return value
+
+
+def _bounds(above, minimum, below, maximum):
+    """The range ``check_number`` asks for, as text: ``> 0``, ``>= 1``, ``in (0, 1]``, or ''."""
+    low = (f"({above}", above) if above is not None else (f"[{minimum}", minimum) \
+        if minimum is not None else None
+    high = (f"{below})", below) if below is not None else (f"{maximum}]", maximum) \
+        if maximum is not None else None
+    if low and high:
+        return f"in {low[0]}, {high[0]}"
+    if low:
+        return f"{'>' if above is not None else '>='} {low[1]}"
+    if high:
+        return f"{'<' if below is not None else '<='} {high[1]}"
+    return ""
+
+
+def check_number(name, value, *, above=None, minimum=None, below=None, maximum=None,
+                 allow_none=False, what="a number", why=None, fix=None):
+    """Return ``value`` as a finite ``float`` after checking its type and range.
+
+    The one check of a real-valued argument (a rate, a threshold, a number of
+    seconds): ``above``/``below`` are strict bounds, ``minimum``/``maximum``
+    inclusive ones. A bool, a string or an array is a TypeError; NaN, an
+    infinity or a value out of range a ValueError, in one format:
+    ``Expected `name` > 0, got -1.``. ``what`` names the kind of number in the
+    messages ("a number of seconds"), ``why`` adds a clause after the received
+    value (": it is ...") and ``fix`` a sentence that says what to pass.
+    ``allow_none`` lets None through (returned as None).
+
+    Examples
+    --------
+    >>> check_number("learning_rate", 0.5, above=0)
+    0.5
+    >>> check_number("learning_rate", -1, above=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `learning_rate` > 0, got -1.
+    >>> check_number("p", 1.5, minimum=0, below=1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Expected `p` in [0, 1), got 1.5.
+    >>> check_number("timeout", "soon", above=0, allow_none=True, what="a number of seconds")
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected `timeout` as a number of seconds > 0 or None, got 'soon' (str).
+    """
+    if value is None and allow_none:
+        return None
+    bounds = _bounds(above, minimum, below, maximum)
+    wanted = " ".join(part for part in (what, bounds) if part) + (" or None" if allow_none else "")
+    tail = (f": {why}" if why else "") + "." + (f" {fix}" if fix else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"Expected `{name}` as {wanted}, got {describe(value)}{tail}")
+    number = float(value)
+    shown = int(number) if number.is_integer() and isinstance(value, numbers.Integral) else number
+    if not math.isfinite(number):
+        finite = "a finite " + (wanted[2:] if wanted.startswith("a ") else wanted)
+        raise ValueError(f"Expected `{name}` as {finite}, got {number!r}{tail}")
+    ok = ((above is None or number > above) and (minimum is None or number >= minimum)
+          and (below is None or number < below) and (maximum is None or number <= maximum))
+    if not ok:
+        expected = wanted if what != "a number" else bounds + (" or None" if allow_none else "")
+        prefix = "as " if what != "a number" else ""
+        raise ValueError(f"Expected `{name}` {prefix}{expected}, got {shown!r}{tail}")
+    return number
+
+
+def check_instance(name, value, types, expected):
+    """Return ``value`` if it is an instance of ``types``; ``expected`` words the error.
+
+    The check of an argument that must be an object of a kind, e.g. a
+    framework's block (``gluon.Block``, ``torch.nn.Module``) or a vocabulary.
+
+    Examples
+    --------
+    >>> check_instance("vocab", 3, str, "a string")
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected `vocab` to be a string, got 3 (int).
+    """
+    if not isinstance(value, types):
+        raise TypeError(f"Expected `{name}` to be {expected}, got {describe(value)}.")
     return value
 
 

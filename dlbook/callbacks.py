@@ -28,14 +28,13 @@ import csv
 import inspect
 import io
 import math
-import numbers
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
 
-from ._checks import check_choice, check_int, describe
+from ._checks import check_choice, check_int, check_number, describe
 from ._files import atomic_open
 
 __all__ = ["Callback", "History", "TerminateOnNaN", "LearningRateScheduler", "ProgressBar",
@@ -467,7 +466,7 @@ class LivePlot(Callback):
 
 
 #: Whether smaller or larger is better, by metric name (``val_`` stripped), for mode='auto'.
-_DIRECTIONS = {"loss": "min", "accuracy": "max", "mse": "min", "mae": "min"}
+_DIRECTIONS = {"loss": "min", "accuracy": "max", "mse": "min", "mae": "min", "perplexity": "min"}
 
 
 class _Monitor:
@@ -480,13 +479,9 @@ class _Monitor:
                 f"'val_accuracy', got {describe(monitor)}.")
         self.monitor = monitor
         self.mode = check_choice("mode", mode, {"auto", "min", "max"})
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
-            raise TypeError(f"Expected `min_delta` as a number >= 0, got {describe(min_delta)}.")
-        if not min_delta >= 0 or math.isinf(min_delta):
-            raise ValueError(
-                f"Expected `min_delta` >= 0, got {min_delta!r}: it is the smallest change that "
-                "counts as an improvement, in the direction that `mode` gives.")
-        self.min_delta = float(min_delta)
+        self.min_delta = check_number(
+            "min_delta", min_delta, minimum=0, why="it is the smallest change that counts as an "
+            "improvement, in the direction that `mode` gives")
         key = monitor[4:] if monitor.startswith("val_") else monitor
         #: 'min' or 'max'; for mode='auto' found from the monitored metric (None until known).
         self.direction = mode if mode != "auto" else _DIRECTIONS.get(key)
@@ -545,7 +540,7 @@ class EarlyStopping(_Monitor, Callback):
         The smallest change (>= 0) that counts as an improvement.
     mode : {'auto', 'min', 'max'}, default 'auto'
         Whether smaller or larger is better. ``'auto'`` takes it from the
-        metric: larger for accuracy, smaller for the loss and errors, and a
+        metric: larger for accuracy, smaller for the loss, errors and perplexity, and a
         Metric's ``greater_is_better``; it raises when it cannot tell.
     restore_best_weights : bool, default True
         When stopping, put back the parameters of the best epoch. Unlike

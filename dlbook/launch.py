@@ -59,7 +59,7 @@ import threading
 import time
 import uuid
 
-from ._checks import check_int, describe
+from ._checks import check_int, check_number, describe
 
 __all__ = [
     "FRAMEWORKS",
@@ -674,17 +674,11 @@ def launch(command, num_workers=2, num_servers=None, hosts=None, port=None, time
     num_servers = check_int("num_servers", 1 if num_servers is None else num_servers, minimum=1)
     env = _check_env(env)
     verbose = check_int("verbose", verbose, minimum=0, maximum=2)
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not timeout > 0):
-        raise ValueError(f"Expected `timeout` as a number of seconds > 0 or None, got {timeout!r}.")
-    if isinstance(kill_timeout, bool) or not isinstance(kill_timeout, (int, float)) \
-            or not kill_timeout > 0:
-        raise ValueError(f"Expected `kill_timeout` as a number of seconds > 0, got {kill_timeout!r}.")
-    if stall_timeout is not None and (isinstance(stall_timeout, bool)
-                                      or not isinstance(stall_timeout, (int, float))
-                                      or not stall_timeout >= 0):
-        raise ValueError("Expected `stall_timeout` as a number of seconds >= 0 (0 or None: "
-                         f"no check), got {stall_timeout!r}.")
+    seconds = "a number of seconds"
+    timeout = check_number("timeout", timeout, above=0, allow_none=True, what=seconds)
+    kill_timeout = check_number("kill_timeout", kill_timeout, above=0, what=seconds)
+    stall_timeout = check_number("stall_timeout", stall_timeout, minimum=0, allow_none=True,
+                                 what=seconds, fix="Pass 0 or None for no check.")
     stall_timeout = stall_timeout or None
     if hosts is not None:
         if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not hosts:

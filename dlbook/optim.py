@@ -17,11 +17,10 @@ shape; ``state`` is a dict that the rule may use to keep its running averages
 between steps, and in which :func:`descend` sets ``state['t']``, the step
 number counted from 1.
 """
-import numbers
 
 import numpy as onp
 
-from ._checks import check_choice, check_int, describe, to_numpy
+from ._checks import check_choice, check_int, check_number, describe, to_numpy
 from .callbacks import Callback
 
 __all__ = [
@@ -100,13 +99,6 @@ class Objective2D:
         return f"Objective2D({self.name!r}, minimum={None if self.minimum is None else self.minimum.tolist()})"
 
 
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 \
-            or not onp.isfinite(value):
-        raise ValueError(f"Expected `{name}` to be a positive number, got {value!r}.")
-    return float(value)
-
-
 def quadratic(a=1.0, b=10.0):
     """The elongated bowl ``f(x, y) = (a x^2 + b y^2) / 2``.
 
@@ -125,7 +117,7 @@ def quadratic(a=1.0, b=10.0):
     >>> f.value([1.0, 1.0]), f.gradient([1.0, 1.0]).tolist()
     (5.5, [1.0, 10.0])
     """
-    a, b = _positive("a", a), _positive("b", b)
+    a, b = check_number("a", a, above=0), check_number("b", b, above=0)
     return Objective2D(f"quadratic(a={a:g}, b={b:g})",
                        lambda x, y: 0.5 * (a * x ** 2 + b * y ** 2),
                        lambda x, y: (a * x, b * y), minimum=(0.0, 0.0))
@@ -146,7 +138,7 @@ def rosenbrock(a=1.0, b=100.0):
     >>> f.gradient([0.0, 0.0]).tolist()
     [-2.0, 0.0]
     """
-    a, b = float(a), _positive("b", b)
+    a, b = float(a), check_number("b", b, above=0)
     return Objective2D(f"rosenbrock(a={a:g}, b={b:g})",
                        lambda x, y: (a - x) ** 2 + b * (y - x ** 2) ** 2,
                        lambda x, y: (-2 * (a - x) - 4 * b * x * (y - x ** 2),
@@ -281,7 +273,7 @@ def numerical_gradient(f, theta, eps=1e-6):
     """
     if not callable(f):
         raise TypeError(f"Expected `f` to be callable, got {describe(f)}.")
-    eps = _positive("eps", eps)
+    eps = check_number("eps", eps, above=0)
     theta = to_numpy("theta", theta, dtype="float64").copy()
     grad = onp.zeros_like(theta)
     flat, gflat = theta.reshape(-1), grad.reshape(-1)
@@ -323,7 +315,7 @@ def numerical_hessian(f, theta, eps=1e-4):
     """
     if not callable(f):
         raise TypeError(f"Expected `f` to be callable, got {describe(f)}.")
-    eps = _positive("eps", eps)
+    eps = check_number("eps", eps, above=0)
     theta = to_numpy("theta", theta, ndim=1, dtype="float64")
     d = theta.size
     eye = onp.eye(d) * eps

@@ -16,11 +16,10 @@ weight decay ``wd`` of an optimizer. Only weights are penalized (dense,
 convolution, recurrent and embedding kernels), not biases or the scale and
 shift of normalization layers.
 """
-import numbers
 
 import numpy as onp
 
-from ._checks import check_int, check_same_length, describe, to_numpy
+from ._checks import check_int, check_number, check_same_length, describe, to_numpy
 from .callbacks import Callback
 
 __all__ = [
@@ -28,15 +27,6 @@ __all__ = [
     "least_squares",
     "generalization_gap",
 ]
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"Expected `{name}` to be a number >= 0, got {describe(value)}.")
-    value = float(value)
-    if not value >= 0 or value == float("inf"):
-        raise ValueError(f"Expected `{name}` to be a finite number >= 0, got {value}.")
-    return value
 
 
 def polynomial_features(x, degree, include_bias=False):
@@ -128,7 +118,7 @@ def least_squares(X, y, l2=0.0):
             raise ValueError(f"Expected `y` with one target per example, got shape {y.shape}.")
         y = y[:, 0]
     check_same_length(["X", "y"], [X, y])
-    l2 = _check_rate("l2", l2)
+    l2 = check_number("l2", l2, minimum=0)
     n, d = X.shape
     # The intercept is not penalized: centre X and y, solve for w, then recover b.
     x_mean, y_mean = X.mean(axis=0), y.mean()
@@ -211,8 +201,8 @@ class _PenalizedLoss:
         self.base = self._get_loss(loss)
         self._check_net(net)
         self.net = net
-        self.l1 = _check_rate("l1", l1)
-        self.l2 = _check_rate("l2", l2)
+        self.l1 = check_number("l1", l1, minimum=0)
+        self.l2 = check_number("l2", l2, minimum=0)
         self._params = None
 
     def __call__(self, y_hat, y):
@@ -237,9 +227,8 @@ class _SoftThreshold(Callback):
     """
 
     def __init__(self, l1):
-        self.l1 = _check_rate("l1", l1)
-        if self.l1 == 0:
-            raise ValueError("Expected `l1` > 0 for SoftThreshold, got 0.0.")
+        self.l1 = check_number("l1", l1, above=0, fix="SoftThreshold shrinks the weights by "
+                               "learning_rate * l1 after each update.")
 
     def on_train_begin(self, epochs, num_batches):
         name, momentum = self.trainer._optimizer_name(), self._momentum()

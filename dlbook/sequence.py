@@ -13,15 +13,13 @@ yields that framework's tensors). The recurrent network itself
 """
 import collections
 import difflib
-import math
-import numbers
 import re
 import shutil
 import subprocess
 
 import numpy as onp
 
-from ._checks import check_choice, check_int, describe, to_numpy
+from ._checks import check_choice, check_int, check_number, describe, to_numpy
 
 __all__ = [
     "KJV_BOOKS",
@@ -509,10 +507,7 @@ def _check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size, retu
         raise TypeError(f"Expected `return_sequences` as True or False, got "
                         f"{describe(return_sequences)}.")
     args["return_sequences"] = return_sequences
-    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
-            or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"Expected `dropout` in [0.0, 1.0), got {dropout!r}.")
-    args["dropout"] = float(dropout)
+    args["dropout"] = check_number("dropout", dropout, minimum=0.0, below=1.0)
     if not isinstance(stateful, bool):
         raise TypeError(f"Expected `stateful` as True or False, got {describe(stateful)}.")
     args["stateful"] = stateful
@@ -577,10 +572,7 @@ class _StateKeeper:
 
 def _check_theta(theta):
     """grad_clipping's check of the largest norm (both layers)."""
-    if isinstance(theta, bool) or not isinstance(theta, numbers.Real) or not theta > 0 \
-            or math.isinf(theta):
-        raise ValueError(f"Expected `theta` > 0 (the largest gradient norm), got {theta!r}.")
-    return float(theta)
+    return check_number("theta", theta, above=0, what="a gradient norm")
 
 
 def _check_generation(vocab, vocab_size, layer, prefix, num_chars, temperature):
@@ -599,9 +591,8 @@ def _check_generation(vocab, vocab_size, layer, prefix, num_chars, temperature):
     if not ids:
         raise ValueError("Expected a non-empty `prefix` (at least one token) to start from.")
     check_int("num_chars", num_chars, minimum=0)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-            or not temperature >= 0 or math.isinf(temperature):
-        raise ValueError(f"Expected `temperature` >= 0, got {temperature!r}.")
+    check_number("temperature", temperature, minimum=0,
+                 fix="Pass 0 for the likeliest token, 1 to sample from the model's distribution.")
     return ids
 
 

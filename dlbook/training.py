@@ -49,7 +49,7 @@ from collections.abc import Mapping
 import numpy as onp
 
 from . import callbacks as _callbacks
-from ._checks import check_choice, check_fraction, check_int, describe
+from ._checks import check_choice, check_fraction, check_int, check_number, describe
 from .callbacks import (
     HOOKS,
     Callback,
@@ -168,12 +168,8 @@ def check_learning_rate(learning_rate):
     ...
     TypeError: Expected `learning_rate` as a number > 0, got '0.1' (str). Pass a number, e.g. learning_rate=0.1.
     """
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real):
-        raise TypeError(f"Expected `learning_rate` as a number > 0, got {describe(learning_rate)}. "
-                        "Pass a number, e.g. learning_rate=0.1.")
-    if not learning_rate > 0 or math.isinf(learning_rate):
-        raise ValueError(f"Expected `learning_rate` > 0, got {learning_rate!r}.")
-    return float(learning_rate)
+    return check_number("learning_rate", learning_rate, above=0,
+                        fix="Pass a number, e.g. learning_rate=0.1.")
 
 
 def check_optimizer_params(optimizer_params):

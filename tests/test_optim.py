@@ -53,9 +53,9 @@ def test_objective_repr_and_argument_errors():
         optim.Objective2D("bad", lambda x, y: x, lambda x, y: (x, y), minimum=[0, 0, 0])
     with pytest.raises(ValueError, match=r"Expected `theta` with shape \(2,\)"):
         optim.quadratic().value([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="Expected `a` to be a positive number, got -1"):
+    with pytest.raises(ValueError, match="Expected `a` > 0, got -1"):
         optim.quadratic(a=-1)
-    with pytest.raises(ValueError, match="Expected `b` to be a positive number"):
+    with pytest.raises(ValueError, match="Expected `b` > 0, got"):
         optim.rosenbrock(b=0)
 
 
@@ -134,7 +134,7 @@ def test_numerical_hessian_of_rosenbrock_at_its_minimum():
 def test_finite_difference_errors():
     with pytest.raises(TypeError, match="Expected `f` to be callable"):
         optim.numerical_gradient(None, [1.0])
-    with pytest.raises(ValueError, match="Expected `eps` to be a positive number"):
+    with pytest.raises(ValueError, match="Expected `eps` > 0, got"):
         optim.numerical_gradient(lambda w: w.sum(), [1.0], eps=0)
     with pytest.raises(ValueError, match="Expected `theta` with 1 dimensions"):
         optim.numerical_hessian(lambda w: w.sum(), onp.ones((2, 2)))

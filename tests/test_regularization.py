@@ -89,7 +89,7 @@ def test_polynomial_of_degree_n_minus_1_interpolates():
     (dict(X=onp.ones((3, 2)), y=onp.ones((3, 2))), ValueError, r"one target per example"),
     (dict(X=onp.ones((3, 2)), y=onp.ones(3), l2=-1.0), ValueError, r"`l2`.*>= 0, got -1.0"),
     (dict(X=onp.ones(3), y=onp.ones(3)), ValueError, r"`X` with 2 dimensions"),
-    (dict(X=onp.ones((3, 2)), y=onp.ones(3), l2="big"), TypeError, r"`l2` to be a number"),
+    (dict(X=onp.ones((3, 2)), y=onp.ones(3), l2="big"), TypeError, r"`l2` as a number >= 0, got 'big' \(str\)"),
 ])
 def test_least_squares_rejects_bad_input(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -173,9 +173,9 @@ def test_l2_penalty_with_sgd_equals_weight_decay_on_the_weights(sparse_problem):
 
 # ------------------------------------------------------------- soft threshold
 @pytest.mark.parametrize("l1, error, match", [
-    (0.0, ValueError, r"`l1` > 0"),
-    (-1.0, ValueError, r"`l1`.*>= 0"),
-    ("0.1", TypeError, r"`l1` to be a number"),
+    (0.0, ValueError, r"Expected `l1` > 0, got 0.0\. SoftThreshold shrinks the weights"),
+    (-1.0, ValueError, r"Expected `l1` > 0, got -1.0"),
+    ("0.1", TypeError, r"`l1` as a number > 0, got '0.1' \(str\)"),
 ])
 def test_soft_threshold_rejects_bad_rate(l1, error, match):
     with pytest.raises(error, match=match):
@@ -377,8 +377,8 @@ def test_soft_threshold_refuses_other_optimizers_in_both_layers(dl, sparse_probl
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(l1=-0.1), ValueError, r"`l1`.*>= 0, got -0.1"),
-    (dict(l2=float("inf")), ValueError, r"`l2` to be a finite number"),
-    (dict(l1=True), TypeError, r"`l1` to be a number"),
+    (dict(l2=float("inf")), ValueError, r"`l2` as a finite number >= 0, got inf"),
+    (dict(l1=True), TypeError, r"`l1` as a number >= 0, got True \(bool\)"),
 ])
 def test_penalties_check_their_rates_alike(dl, kwargs, error, match):
     net = _built(dl, dl.mlp(hidden=()), 3)

@@ -694,8 +694,11 @@ def test_both_layers_clip_to_the_same_norm():
 
 def test_clipping_rejects_bad_arguments_alike(dl):
     net = _gradients(1.0) if dl.FRAMEWORK == "mxnet" else _torch_gradients(1.0)
-    for theta in (0, -1.0, float("inf"), True):
-        with pytest.raises(ValueError, match=r"Expected `theta` > 0 \(the largest gradient norm\)"):
+    for theta, error, match in ((0, ValueError, r"as a gradient norm > 0, got 0\."),
+                                (-1.0, ValueError, r"as a gradient norm > 0, got -1.0\."),
+                                (float("inf"), ValueError, r"as a finite gradient norm > 0, got inf"),
+                                (True, TypeError, r"as a gradient norm > 0, got True \(bool\)")):
+        with pytest.raises(error, match=rf"Expected `theta` {match}"):
             dl.sequence.grad_clipping(net, theta)
     with pytest.raises(TypeError, match="Expected `params` as a"):
         dl.sequence.grad_clipping([1, 2], 1.0)

@@ -18,7 +18,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import autograd, gluon
 
-from .._checks import describe
+from .._checks import check_instance, check_number
 from .. import regularization as _core
 from ..regularization import generalization_gap, least_squares, polynomial_features
 from ._gluon import has_value
@@ -36,8 +36,7 @@ __all__ = [
 
 
 def _check_block(net, name="net"):
-    if not isinstance(net, gluon.Block):
-        raise TypeError(f"Expected `{name}` to be a gluon Block, got {describe(net)}.")
+    check_instance(name, net, gluon.Block, "a gluon Block")
 
 
 def _weights(net, name="net", need_values=True):
@@ -107,7 +106,7 @@ def weight_penalty(net, l1=0.0, l2=0.0):
     >>> float(weight_penalty(layer, l1=0.1)), float(weight_penalty(layer, l2=0.1))
     (0.7, 1.25)
     """
-    return _penalty(_weights(net), _core._check_rate("l1", l1), _core._check_rate("l2", l2))
+    return _penalty(_weights(net), check_number("l1", l1, minimum=0), check_number("l2", l2, minimum=0))
 
 
 @mx.util.use_np

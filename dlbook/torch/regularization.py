@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from .._checks import describe
+from .._checks import check_instance, check_number
 from .. import regularization as _core
 from ..regularization import generalization_gap, least_squares, polynomial_features
 
@@ -47,8 +47,7 @@ def _get_loss(loss):
 
 
 def _check_module(net, name="net"):
-    if not isinstance(net, nn.Module):
-        raise TypeError(f"Expected `{name}` to be a torch.nn.Module, got {describe(net)}.")
+    check_instance(name, net, nn.Module, "a torch.nn.Module")
 
 
 def _weights(net, name="net", need_values=True):
@@ -122,7 +121,7 @@ def weight_penalty(net, l1=0.0, l2=0.0):
     >>> weight_penalty(layer, l1=0.1).item(), weight_penalty(layer, l2=0.1).item()
     (0.7, 1.25)
     """
-    return _penalty(_weights(net), _core._check_rate("l1", l1), _core._check_rate("l2", l2))
+    return _penalty(_weights(net), check_number("l1", l1, minimum=0), check_number("l2", l2, minimum=0))
 
 
 def _penalty(params, l1, l2):

@@ -1,0 +1,88 @@
+"""The argument checks shared by dlbook's public functions (dlbook/_checks.py)."""
+import math
+
+import numpy as onp
+import pytest
+
+from dlbook import EarlyStopping
+from dlbook._checks import check_instance, check_number
+
+
+@pytest.mark.parametrize("kwargs, value, expected", [
+    (dict(above=0), 0.5, 0.5),
+    (dict(above=0), 3, 3.0),
+    (dict(minimum=0), 0, 0.0),
+    (dict(minimum=0, below=1), onp.float32(0.25), 0.25),
+    (dict(above=0, maximum=1), 1, 1.0),
+    (dict(above=0, allow_none=True), None, None),
+    ({}, -7.5, -7.5),
+])
+def test_check_number_returns_a_float(kwargs, value, expected):
+    got = check_number("x", value, **kwargs)
+    assert got == expected and (got is None or type(got) is float)
+
+
+@pytest.mark.parametrize("kwargs, value, error, match", [
+    (dict(above=0), -1, ValueError, r"^Expected `x` > 0, got -1\.$"),
+    (dict(above=0), 0, ValueError, r"^Expected `x` > 0, got 0\.$"),
+    (dict(minimum=0), -0.5, ValueError, r"^Expected `x` >= 0, got -0\.5\.$"),
+    (dict(below=1), 1, ValueError, r"^Expected `x` < 1, got 1\.$"),
+    (dict(maximum=1), 2, ValueError, r"^Expected `x` <= 1, got 2\.$"),
+    (dict(minimum=0, below=1), 1.0, ValueError, r"^Expected `x` in \[0, 1\), got 1\.0\.$"),
+    (dict(above=0, maximum=1), 0, ValueError, r"^Expected `x` in \(0, 1\], got 0\.$"),
+    (dict(above=0), math.nan, ValueError, r"^Expected `x` as a finite number > 0, got nan\.$"),
+    (dict(above=0), math.inf, ValueError, r"^Expected `x` as a finite number > 0, got inf\.$"),
+    ({}, -math.inf, ValueError, r"^Expected `x` as a finite number, got -inf\.$"),
+    (dict(above=0), "1", TypeError, r"^Expected `x` as a number > 0, got '1' \(str\)\.$"),
+    (dict(above=0), True, TypeError, r"^Expected `x` as a number > 0, got True \(bool\)\.$"),
+    (dict(above=0), None, TypeError, r"^Expected `x` as a number > 0, got None \(NoneType\)\.$"),
+    (dict(above=0), onp.ones(2), TypeError, r"as a number > 0, got numpy\.ndarray with shape \(2,\)"),
+    (dict(above=0, allow_none=True, what="a number of seconds"), -1, ValueError,
+     r"^Expected `x` as a number of seconds > 0 or None, got -1\.$"),
+    (dict(above=0, allow_none=True, what="a number of seconds"), "soon", TypeError,
+     r"^Expected `x` as a number of seconds > 0 or None, got 'soon' \(str\)\.$"),
+    (dict(above=0, what="a gradient norm"), math.inf, ValueError,
+     r"^Expected `x` as a finite gradient norm > 0, got inf\.$"),
+    (dict(minimum=0, why="it is a size", fix="Pass 1."), -1, ValueError,
+     r"^Expected `x` >= 0, got -1: it is a size\. Pass 1\.$"),
+])
+def test_check_number_errors_name_the_argument_the_range_and_the_value(kwargs, value, error, match):
+    with pytest.raises(error, match=match):
+        check_number("x", value, **kwargs)
+
+
+def test_check_instance():
+    assert check_instance("name", "abc", str, "a string") == "abc"
+    with pytest.raises(TypeError, match=r"^Expected `name` to be a string, got 3 \(int\)\.$"):
+        check_instance("name", 3, str, "a string")
+
+
+def test_no_hand_rolled_number_checks_left_in_the_converted_modules():
+    """The modules that now use check_number keep no copy of it (isinstance numbers.Real)."""
+    import inspect
+
+    import dlbook.callbacks
+    import dlbook.launch
+    import dlbook.optim
+    import dlbook.regularization
+    import dlbook.sequence
+    import dlbook.training
+
+    for module in (dlbook.callbacks, dlbook.launch, dlbook.optim, dlbook.regularization,
+                   dlbook.sequence, dlbook.training):
+        source = inspect.getsource(module)
+        assert "numbers.Real" not in source, module.__name__
+        assert "positive number" not in source, module.__name__
+
+
+@pytest.mark.parametrize("monitor, direction", [
+    ("val_loss", "min"), ("loss", "min"), ("val_accuracy", "max"), ("val_mse", "min"),
+    ("mae", "min"), ("val_perplexity", "min"), ("perplexity", "min"),
+])
+def test_early_stopping_auto_mode_knows_the_metric_directions(monitor, direction):
+    assert EarlyStopping(monitor).direction == direction
+
+
+def test_early_stopping_explicit_mode_wins_over_the_metric_name():
+    assert EarlyStopping("val_accuracy", mode="min").direction == "min"
+    assert EarlyStopping("val_unknown").direction is None  # decided (or refused) at train begin
