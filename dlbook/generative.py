@@ -514,7 +514,7 @@ def energy_distance(a, b):
     which is never negative and is 0 only when the two distributions are one
     (Székely and Rizzo, 2013). This estimate averages over all pairs of the two
     samples, leaving out each point's distance to itself within a sample (the
-unbiased U-statistic), so two finite samples of one distribution give a
+    unbiased U-statistic), so two finite samples of one distribution give a
     number near 0 (a little above or below): compare with that floor. It takes memory
     for ``len(a) * len(b)`` distances; keep the samples to a few thousand.
 
