@@ -5,6 +5,7 @@ Tests that take the ``dl`` fixture run for MXNet and PyTorch. Real runs with
 several worker processes (MXNet's parameter server, PyTorch's all-reduce over
 gloo) live in ``test_launch.py``.
 """
+import os
 import shlex
 import socket
 import sys
@@ -465,7 +466,7 @@ def test_plan_over_ssh_puts_the_scheduler_first_and_spreads_the_rest():
 
 
 def test_plan_on_this_machine_uses_the_loopback_and_shares_the_cores(monkeypatch):
-    monkeypatch.setattr(launch.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
     procs = launch._plan(["python", "train.py"], num_workers=2, num_servers=1, hosts=None,
                          port=9000, env={}, python=sys.executable, verbose=2, ssh_options=(),
                          launch_id="id")
@@ -536,7 +537,7 @@ def test_torch_env_errors(kwargs, error, match):
 
 
 def test_plan_of_a_torch_job_on_this_machine_has_workers_only(monkeypatch):
-    monkeypatch.setattr(launch.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
     procs = launch._plan(["python", "train.py"], num_workers=3, num_servers=1, hosts=None,
                          port=29555, env={"EXTRA": "1"}, python=sys.executable, verbose=0,
                          ssh_options=(), launch_id="id", framework="torch")
