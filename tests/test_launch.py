@@ -584,3 +584,20 @@ def test_torch_trainer_with_dist_sync_trains_like_one_process_on_the_union(tag, 
         assert onp.array_equal(workers[0][key], workers[1][key]), key
         onp.testing.assert_allclose(workers[0][key], reference[key], rtol=1e-4, atol=1e-5)
     _assert_no_strays(tag)
+
+
+def test_the_launcher_is_cut_by_concern_and_keeps_its_public_names():
+    """Planning and supervision live in their own modules; dlbook.launch keeps every name."""
+    import inspect
+
+    import dlbook._launch_plan as plan
+    import dlbook._launch_supervise as supervise
+    import dlbook.launch as public
+
+    for name in public.__all__:
+        assert getattr(public, name, None) is not None, name
+    assert public.check_port is plan.check_port and public.PortInUseError is plan.PortInUseError
+    assert public.SCRIPT_ENDED_MARKER is supervise.SCRIPT_ENDED_MARKER
+    assert {public.ssh_command.__module__, public.PortInUseError.__module__} == {"dlbook.launch"}
+    assert "subprocess.Popen" not in inspect.getsource(plan)  # planning starts nothing
+    assert "argparse" not in inspect.getsource(supervise) + inspect.getsource(plan)
