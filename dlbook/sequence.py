@@ -10,16 +10,17 @@ for language modelling (here as NumPy arrays; each layer's ``SequenceBatches``
 yields that framework's tensors). The recurrent network itself
 (``RNNModel``), ``grad_clipping`` and ``predict_chars`` live in
 :mod:`dlbook.mxnet.sequence` and :mod:`dlbook.torch.sequence`.
+
+Cut by concern: the corpus reader, which shells out to a program, is
+:mod:`dlbook._kjv` (re-exported here); what the layers' models and training
+helpers share is in :mod:`dlbook._sequence_model` and :mod:`dlbook._sequence_train`.
 """
 import collections
-import difflib
-import re
-import shutil
-import subprocess
 
 import numpy as onp
 
-from ._checks import check_choice, check_int, check_number, describe, to_numpy
+from ._checks import check_choice, check_int, describe, to_numpy
+from ._kjv import KJV_BOOKS, load_kjv
 
 __all__ = [
     "KJV_BOOKS",
@@ -29,19 +30,7 @@ __all__ = [
     "SequenceBatches",
 ]
 
-#: The 66 books of the King James Bible, in order, named as the ``bible`` program prints them.
-KJV_BOOKS = (
-    "Genesis", "Exodus", "Leviticus", "Numbers", "Deuteronomy", "Joshua", "Judges", "Ruth",
-    "1 Samuel", "2 Samuel", "1 Kings", "2 Kings", "1 Chronicles", "2 Chronicles", "Ezra",
-    "Nehemiah", "Esther", "Job", "Psalms", "Proverbs", "Ecclesiastes", "Song of Solomon",
-    "Isaiah", "Jeremiah", "Lamentations", "Ezekiel", "Daniel", "Hosea", "Joel", "Amos",
-    "Obadiah", "Jonah", "Micah", "Nahum", "Habakkuk", "Zephaniah", "Haggai", "Zechariah",
-    "Malachi", "Matthew", "Mark", "Luke", "John", "Acts", "Romans", "1 Corinthians",
-    "2 Corinthians", "Galatians", "Ephesians", "Philippians", "Colossians",
-    "1 Thessalonians", "2 Thessalonians", "1 Timothy", "2 Timothy", "Titus", "Philemon",
-    "Hebrews", "James", "1 Peter", "2 Peter", "1 John", "2 John", "3 John", "Jude",
-    "Revelation",
-)
+load_kjv.__module__ = __name__  # the API pages and tracebacks name it dlbook.sequence.load_kjv
 
 
 # ------------------------------------------------------------------ windows
@@ -247,116 +236,6 @@ class Vocab:
         return f"Vocab(size={len(self)}, char_level={self.char_level}, unknown={self.unknown!r})"
 
 
-# ----------------------------------------------------------------- the text
-_HEADER = re.compile(r"^(\S.*) (\d+)$")
-_VERSE = re.compile(r"^\s+(\d+) (.*)$")
-
-
-def _book_name(name):
-    if not isinstance(name, str):
-        raise TypeError(f"Expected book names as strings, got {describe(name)}.")
-    lookup = {b.lower(): b for b in KJV_BOOKS}
-    key = " ".join(name.split()).lower()
-    if key not in lookup:
-        close = difflib.get_close_matches(name, KJV_BOOKS, n=3)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ValueError(
-            f"Unknown book {name!r}.{hint} Expected a name from `dl.sequence.KJV_BOOKS`, "
-            "e.g. 'Genesis', '1 Samuel' or 'Song of Solomon'."
-        )
-    return lookup[key]
-
-
-def load_kjv(books=None, references=False, program="bible"):
-    """Read the King James Bible (public domain) with Debian's ``bible`` program.
-
-    The text comes from the packages ``bible-kjv`` (the program) and
-    ``bible-kjv-text`` (the data); nothing is downloaded. The program prints
-    chapter headings ("Genesis 1") and numbered verses; this function drops the
-    headings and the verse numbers and returns one verse per line.
-
-    Parameters
-    ----------
-    books : str or sequence of str, optional
-        Names from :data:`KJV_BOOKS` (case does not matter), e.g. ``'Genesis'``
-        or ``['Matthew', 'Mark']``. Default: all 66 books.
-    references : bool, default False
-        Start every line with its reference, e.g. ``'Genesis 1:1 In the ...'``.
-    program : str, default 'bible'
-        The program to run (a name on ``PATH`` or a path).
-
-    Returns
-    -------
-    str
-        The verses, separated by ``'\\n'``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the program is missing; the message names the Debian packages.
-    ValueError
-        For an unknown book name.
-    RuntimeError
-        If the program fails or prints no verses.
-
-    Examples
-    --------
-    >>> from dlbook.sequence import load_kjv
-    >>> genesis = load_kjv("Genesis")
-    >>> genesis[:55]
-    'In the beginning God created the heaven and the earth.\\n'
-    >>> len(genesis.splitlines())  # Genesis has 1,533 verses
-    1533
-    >>> load_kjv(["John"], references=True).splitlines()[-1][:25]
-    'John 21:25 And there are '
-    """
-    if books is None:
-        names = list(KJV_BOOKS)
-    elif isinstance(books, str):
-        names = [_book_name(books)]
-    elif isinstance(books, (list, tuple)) and books:
-        names = [_book_name(b) for b in books]
-    else:
-        raise TypeError(
-            "Expected `books` as a book name, a non-empty list of names, or None (all), "
-            f"got {describe(books)}."
-        )
-    if not isinstance(program, str) or not program:
-        raise TypeError(f"Expected `program` as a non-empty string, got {describe(program)}.")
-    executable = shutil.which(program)
-    if executable is None:
-        raise FileNotFoundError(
-            f"The program {program!r} that prints the King James Bible was not found. It "
-            "comes from Debian's packages `bible-kjv` (the program) and `bible-kjv-text` "
-            "(the text): install them with `sudo apt install bible-kjv bible-kjv-text`."
-        )
-    # "Gen1:1-Gen999:999" asks for a whole book: the program stops at its last verse.
-    specs = [f"{n.replace(' ', '')}1:1-{n.replace(' ', '')}999:999" for n in names]
-    proc = subprocess.run([executable, "-l100000", *specs], capture_output=True, text=True,
-                          timeout=120, check=False)
-    errors = proc.stderr.strip()
-    if proc.returncode != 0 or errors:
-        raise RuntimeError(
-            f"{program!r} failed (exit status {proc.returncode}): {errors[:300] or 'no message'}. "
-            "Check that Debian's `bible-kjv-text` (the text file) is installed."
-        )
-    lines, book, chapter = [], None, None
-    for line in proc.stdout.splitlines():
-        header = _HEADER.match(line)
-        if header:
-            book, chapter = header.group(1), header.group(2)
-            continue
-        verse = _VERSE.match(line)
-        if verse:
-            text = verse.group(2).strip()
-            lines.append(f"{book} {chapter}:{verse.group(1)} {text}" if references else text)
-    if not lines:
-        raise RuntimeError(
-            f"{program!r} printed no verses for {names}. Is `bible-kjv-text` installed?"
-        )
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------- language model
 class SequenceBatches:
     """Minibatches ``(X, Y)`` for a language model, ``Y`` being ``X`` shifted by one token.
@@ -483,140 +362,3 @@ class SequenceBatches:
         return (f"{type(self).__name__}(num_tokens={len(self.corpus)}, "
                 f"batch_size={self.batch_size}, "
                 f"num_steps={self.num_steps}, partition={self.partition!r}, batches={len(self)})")
-
-
-# ------------------------------------------- shared by the layers' RNNModel
-#: Recurrent cells offered by ``RNNModel`` in both layers.
-CELLS = ("rnn", "gru", "lstm")
-
-
-def _check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size, return_sequences,
-                    dropout, stateful):
-    """Check RNNModel's arguments (both layers) and return them normalized, as a dict."""
-    args = {
-        "num_outputs": check_int("num_outputs", num_outputs, minimum=1),
-        "num_hiddens": check_int("num_hiddens", num_hiddens, minimum=1),
-        "cell": check_choice("cell", cell, set(CELLS)),
-        "num_layers": check_int("num_layers", num_layers, minimum=1),
-        "vocab_size": None if vocab_size is None else check_int("vocab_size", vocab_size,
-                                                                 minimum=1),
-    }
-    if return_sequences is None:
-        return_sequences = args["vocab_size"] is not None
-    if not isinstance(return_sequences, bool):
-        raise TypeError(f"Expected `return_sequences` as True or False, got "
-                        f"{describe(return_sequences)}.")
-    args["return_sequences"] = return_sequences
-    args["dropout"] = check_number("dropout", dropout, minimum=0.0, below=1.0)
-    if not isinstance(stateful, bool):
-        raise TypeError(f"Expected `stateful` as True or False, got {describe(stateful)}.")
-    args["stateful"] = stateful
-    return args
-
-
-def _check_features(X_shape, known):
-    """The forecaster's check that every call has the feature count of the first one."""
-    if known and X_shape[2] != known:
-        raise ValueError(
-            f"Expected `X` with {known} feature(s) per time step, the number the model "
-            f"was first called with, got shape {tuple(X_shape)}."
-        )
-
-
-def _input_error(X_shape, vocab_size):
-    """The error for an input of the wrong rank (both layers)."""
-    if vocab_size is not None:
-        return ValueError(
-            f"Expected `X` with 2 dimensions (batch, time) of token indices, got shape "
-            f"{tuple(X_shape)}. For one sequence use X.reshape(1, -1)."
-        )
-    return ValueError(
-        f"Expected `X` with 2 (batch, time) or 3 (batch, time, features) dimensions, "
-        f"got shape {tuple(X_shape)}. For one window use X.reshape(1, -1)."
-    )
-
-
-def _state_error(expected, state):
-    return ValueError(
-        f"Expected `state` as a list of {expected} array(s) from `begin_state`, got "
-        f"{describe(state)}."
-    )
-
-
-class _StateKeeper:
-    """What a ``stateful`` RNNModel does between calls, in both layers.
-
-    A stateful model called without a state starts from the state its previous
-    call left (detached: the value passes on, the gradient path is cut), so a
-    training loop that only calls ``net(X)``, such as the Trainer's, does
-    truncated backpropagation through time over consecutive batches. It starts
-    from zeros instead on the first call, after :meth:`reset_state`, and when
-    the batch size, the device or the mode (training or inference) differs
-    from the previous call's.
-    """
-
-    _kept = None
-
-    def reset_state(self):
-        """Forget the kept state; the next call of a stateful model starts from zeros."""
-        self._kept = None
-
-    def _initial_state(self, key, zeros):
-        if self._kept is not None and self._kept[0] == key:
-            return self._kept[1]
-        return zeros()
-
-    def _keep(self, key, state):
-        self._kept = (key, [s.detach() for s in state])
-
-
-def _check_theta(theta):
-    """grad_clipping's check of the largest norm (both layers)."""
-    return check_number("theta", theta, above=0, what="a gradient norm")
-
-
-def _check_generation(vocab, vocab_size, layer, prefix, num_chars, temperature):
-    """predict_chars' checks after the model's (both layers); returns the prefix's indices."""
-    if not isinstance(vocab, Vocab):
-        raise TypeError(
-            f"Expected `vocab` to be a dlbook.{layer}.sequence.Vocab, got {describe(vocab)}.")
-    if len(vocab) > vocab_size:
-        raise ValueError(
-            f"`vocab` has {len(vocab)} tokens but `net` was built for vocab_size="
-            f"{vocab_size}; use the vocabulary the model was trained with."
-        )
-    if not isinstance(prefix, str):
-        raise TypeError(f"Expected `prefix` as a string, got {describe(prefix)}.")
-    ids = vocab.encode(prefix).tolist()
-    if not ids:
-        raise ValueError("Expected a non-empty `prefix` (at least one token) to start from.")
-    check_int("num_chars", num_chars, minimum=0)
-    check_number("temperature", temperature, minimum=0,
-                 fix="Pass 0 for the likeliest token, 1 to sample from the model's distribution.")
-    return ids
-
-
-def _generate(step, prefix, ids, num_chars, vocab, temperature, seed):
-    """The decoding loop of predict_chars (both layers).
-
-    ``step(ids)`` feeds the token indices ``ids`` to the model, which keeps its
-    state between calls, and returns the scores after the last one as a 1-D
-    array.
-    """
-    rng = onp.random.default_rng(seed)
-    generated, inputs = [], ids
-    for _ in range(int(num_chars)):
-        scores = onp.array(step(inputs), dtype="float64")[:len(vocab)]
-        if len(vocab) > 1:
-            scores[vocab.unk] = -onp.inf  # never generate the unknown token
-        if temperature == 0:
-            nxt = int(scores.argmax())
-        else:
-            z = scores / temperature
-            p = onp.exp(z - z.max())
-            nxt = int(rng.choice(len(p), p=p / p.sum()))
-        generated.append(nxt)
-        inputs = [nxt]
-    sep = "" if vocab.char_level else " "
-    rest = vocab.decode(generated)
-    return prefix + (sep if rest and sep and not prefix.endswith(sep) else "") + rest

@@ -779,3 +779,20 @@ def test_layers_reexport_the_core_sequence_tools(dl):
     for name in ("KJV_BOOKS", "make_windows", "Vocab", "load_kjv"):
         assert getattr(dl.sequence, name) is getattr(core, name)
     assert set(core.__all__) <= set(dl.sequence.__all__)
+
+
+def test_the_sequence_modules_are_cut_by_concern():
+    """The corpus reader (it shells out) and the layers' shared model/training code live apart."""
+    import inspect
+
+    import dlbook._kjv as kjv
+    import dlbook._sequence_model as model
+    import dlbook._sequence_train as train
+
+    assert core.load_kjv is kjv.load_kjv and core.KJV_BOOKS is kjv.KJV_BOOKS
+    assert core.load_kjv.__module__ == "dlbook.sequence"  # where the API pages and the book name it
+    source = inspect.getsource(core)
+    assert "subprocess" not in source and "RNNModel(" not in source
+    for module in (model, train):  # framework-neutral, as the core is
+        assert "mxnet" not in inspect.getsource(module).split('"""', 2)[2]
+    assert isinstance(RNNModel(1, num_hiddens=2), model._StateKeeper)

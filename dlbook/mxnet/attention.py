@@ -22,7 +22,7 @@ from mxnet import gluon
 
 from .._checks import check_token_range, describe
 from .. import attention as _core
-from .. import sequence as _seq
+from .. import _sequence_train as _seq
 from ..attention import causal_mask, padding_mask, positional_encoding
 
 __all__ = [

@@ -16,7 +16,7 @@ import mxnet as mx
 from mxnet import autograd, gluon
 
 from .._checks import check_int, describe
-from .. import sequence as _core
+from .. import _sequence_model as _model, _sequence_train as _train, sequence as _core
 from ..sequence import KJV_BOOKS, Vocab, load_kjv, make_windows
 from ._gluon import has_value
 
@@ -90,7 +90,7 @@ _CELLS = {"rnn": functools.partial(gluon.rnn.RNN, activation="tanh"), "gru": glu
 
 
 @mx.util.use_np
-class RNNModel(_core._StateKeeper, gluon.HybridBlock):
+class RNNModel(_model._StateKeeper, gluon.HybridBlock):
     """A recurrent layer (RNN, GRU or LSTM) followed by a dense output layer.
 
     One block serves two tasks:
@@ -177,7 +177,7 @@ class RNNModel(_core._StateKeeper, gluon.HybridBlock):
 
     def __init__(self, num_outputs, num_hiddens=64, cell="lstm", num_layers=1, vocab_size=None,
                  return_sequences=None, dropout=0.0, stateful=False):
-        args = _core._check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size,
+        args = _model._check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size,
                                      return_sequences, dropout, stateful)
         super().__init__()
         for name, value in args.items():
@@ -212,15 +212,15 @@ class RNNModel(_core._StateKeeper, gluon.HybridBlock):
             )
         if self.vocab_size is not None:
             if X.ndim != 2:
-                raise _core._input_error(X.shape, self.vocab_size)
+                raise _model._input_error(X.shape, self.vocab_size)
             return X
         if X.ndim == 2:
             X = X.reshape(X.shape + (1,))
         if X.ndim != 3:
-            raise _core._input_error(X.shape, self.vocab_size)
+            raise _model._input_error(X.shape, self.vocab_size)
         known = self.rnn.l0_i2h_weight.shape
         if known and len(known) == 2 and known[1] > 0:
-            _core._check_features(X.shape, known[1])
+            _model._check_features(X.shape, known[1])
         return X
 
     def forward(self, X, state=None):
@@ -234,7 +234,7 @@ class RNNModel(_core._StateKeeper, gluon.HybridBlock):
             state = [state]
         expected = len(self.rnn.state_info(1))
         if not isinstance(state, (list, tuple)) or len(state) != expected:
-            raise _core._state_error(expected, state)
+            raise _model._state_error(expected, state)
         outputs, new_state = super().forward(X, list(state))
         if given:
             return outputs, new_state
@@ -312,7 +312,7 @@ def grad_clipping(params, theta):
     [[3.0, 4.0]]
     """
     plist = _parameters(params)
-    _core._check_theta(theta)
+    _train._check_theta(theta)
     if not plist:
         raise ValueError("No parameter in `params` has a gradient (all have grad_req='null').")
     with mx.util.np_shape(True), mx.util.np_array(True):
@@ -385,7 +385,7 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
             "Expected `net` to be a language model: an RNNModel built with `vocab_size` "
             f"(and return_sequences=True), got {describe(net)}."
         )
-    ids = _core._check_generation(vocab, net.vocab_size, "mxnet", prefix, num_chars,
+    ids = _train._check_generation(vocab, net.vocab_size, "mxnet", prefix, num_chars,
                                   temperature)
     device = _device_of(net)
     state = None
@@ -399,4 +399,4 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
         return Y[0, -1].asnumpy()
 
     with mx.util.np_shape(True), mx.util.np_array(True):
-        return _core._generate(step, prefix, ids, num_chars, vocab, temperature, seed)
+        return _train._generate(step, prefix, ids, num_chars, vocab, temperature, seed)

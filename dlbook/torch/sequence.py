@@ -18,7 +18,7 @@ from torch.nn.modules.lazy import LazyModuleMixin
 from torch.nn.parameter import UninitializedParameter
 
 from .._checks import check_int, describe
-from .. import sequence as _core
+from .. import _sequence_model as _model, _sequence_train as _train, sequence as _core
 from ..sequence import KJV_BOOKS, Vocab, load_kjv, make_windows
 
 __all__ = [
@@ -131,7 +131,7 @@ _CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 _LAZY_CELLS = {"rnn": _LazyRNN, "gru": _LazyGRU, "lstm": _LazyLSTM}
 
 
-class RNNModel(_core._StateKeeper, nn.Module):
+class RNNModel(_model._StateKeeper, nn.Module):
     """A recurrent layer (RNN, GRU or LSTM) followed by a linear output layer.
 
     One module serves two tasks:
@@ -214,7 +214,7 @@ class RNNModel(_core._StateKeeper, nn.Module):
 
     def __init__(self, num_outputs, num_hiddens=64, cell="lstm", num_layers=1, vocab_size=None,
                  return_sequences=None, dropout=0.0, stateful=False):
-        args = _core._check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size,
+        args = _model._check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size,
                                      return_sequences, dropout, stateful)
         super().__init__()
         for name, value in args.items():
@@ -267,13 +267,13 @@ class RNNModel(_core._StateKeeper, nn.Module):
         dtype = self.dense.weight.dtype
         if self.vocab_size is not None:
             if X.ndim != 2:
-                raise _core._input_error(X.shape, self.vocab_size)
+                raise _model._input_error(X.shape, self.vocab_size)
             return nn.functional.one_hot(X.long(), self.vocab_size).to(dtype)
         if X.ndim == 2:
             X = X.unsqueeze(-1)
         if X.ndim != 3:
-            raise _core._input_error(X.shape, self.vocab_size)
-        _core._check_features(X.shape, self.rnn.input_size)
+            raise _model._input_error(X.shape, self.vocab_size)
+        _model._check_features(X.shape, self.rnn.input_size)
         return X.to(dtype)
 
     def forward(self, X, state=None):
@@ -287,7 +287,7 @@ class RNNModel(_core._StateKeeper, nn.Module):
             state = [state]
         expected = 2 if self.cell == "lstm" else 1
         if not isinstance(state, (list, tuple)) or len(state) != expected:
-            raise _core._state_error(expected, state)
+            raise _model._state_error(expected, state)
         outputs, new = self.rnn(X, tuple(state) if expected == 2 else state[0])
         new_state = list(new) if expected == 2 else [new]
         if not self.return_sequences:
@@ -359,7 +359,7 @@ def grad_clipping(params, theta):
     [[3.0, 4.0]]
     """
     plist = _parameters(params)
-    theta = _core._check_theta(theta)
+    theta = _train._check_theta(theta)
     grads = [p.grad for p in plist if p.grad is not None]
     if not grads:
         raise ValueError("No parameter in `params` has a gradient (all have "
@@ -421,7 +421,7 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
             "Expected `net` to be a language model: an RNNModel built with `vocab_size` "
             f"(and return_sequences=True), got {describe(net)}."
         )
-    ids = _core._check_generation(vocab, net.vocab_size, "torch", prefix, num_chars,
+    ids = _train._check_generation(vocab, net.vocab_size, "torch", prefix, num_chars,
                                   temperature)
     device = net.dense.weight.device
     state = None
@@ -437,6 +437,6 @@ def predict_chars(net, prefix, num_chars, vocab, temperature=0.0, seed=None):
     net.eval()
     try:
         with torch.no_grad():
-            return _core._generate(step, prefix, ids, num_chars, vocab, temperature, seed)
+            return _train._generate(step, prefix, ids, num_chars, vocab, temperature, seed)
     finally:
         net.train(training)

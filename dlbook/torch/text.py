@@ -32,7 +32,7 @@ from ..text import (
     nearest_neighbors,
     skipgram_pairs,
 )
-from .. import sequence as _seq_core
+from .. import _sequence_model as _seq_core
 from .sequence import _CELLS, RNNModel
 
 # The core's names (re-exported above), then the layer's models.
