@@ -92,7 +92,7 @@ def _konlpy_corpus():
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError(
             "The Korean texts come from the data files of the `konlpy` package, which is not "
-            "installed. Install it with `pip install konlpy` (or `pip install \"dlbook[book]\"`); "
+            "installed. Install it with `pip install konlpy` (or `pip install \"dlbook[text]\"`); "
             "Java is not needed, since only its text files are read.")
     return Path(list(spec.submodule_search_locations)[0]) / "data" / "corpus"
 
@@ -399,7 +399,7 @@ def _sentencepiece():
     except ImportError as err:
         raise ImportError(
             "The subword tokenizers need the `sentencepiece` package: `pip install "
-            "sentencepiece` (or `pip install \"dlbook[book]\"`).") from err
+            "sentencepiece` (or `pip install \"dlbook[text]\"`).") from err
     return sentencepiece
 
 
@@ -495,7 +495,7 @@ def _kiwi():
     except ImportError as err:
         raise ImportError(
             "The morpheme tokenizer needs the `kiwipiepy` package, whose model comes as "
-            "`kiwipiepy_model`: `pip install kiwipiepy` (or `pip install \"dlbook[book]\"`)."
+            "`kiwipiepy_model`: `pip install kiwipiepy` (or `pip install \"dlbook[text]\"`)."
         ) from err
     with warnings.catch_warnings():
         # num_workers=0 is one thread (kiwipiepy >= 0.21 warns that its meaning changed).

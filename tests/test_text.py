@@ -76,7 +76,7 @@ def test_import_without_optional_packages():
         "    try:\n"
         "        make()\n"
         "    except ImportError as err:\n"
-        "        assert 'dlbook[book]' in str(err), err\n"
+        "        assert 'dlbook[text]' in str(err), err\n"
         "        print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -507,7 +507,7 @@ def test_readers_notebook_installs_first_and_reads_cleanly_in_jupyter():
     nb = _fixture()
     run = _fixture_runs(nb)["pytorch"]
     spec = "dlbook[torch] @ git+https://github.com/dlbook/dlbook@abc123"
-    reader = frameworks.reader_notebook(run, ["pytorch"], spec)
+    reader = frameworks.reader_notebook(run, ["pytorch"], lambda extras: spec)
     nbformat.validate(reader)
     first = reader.cells[0]
     assert first.cell_type == "code" and f'%pip install --quiet "{spec}"' in first.source
@@ -544,8 +544,55 @@ def test_launch_links_point_to_the_notebooks_branch_of_the_repository():
     assert build_book.notebook_name("book/perceptron") == "perceptron"
     files = build_book.binder_files(url, "abc123", slug)
     assert files["runtime.txt"] == "python-3.11\n"
-    assert files["requirements.txt"] == "dlbook[mxnet] @ git+https://github.com/dlbook/dlbook@abc123\n"
+    # One Binder environment for every chapter: Korean text's extra and the Bible's program too.
+    assert files["requirements.txt"] == "dlbook[mxnet,text] @ git+https://github.com/dlbook/dlbook@abc123\n"
+    assert files["apt.txt"] == "bible-kjv\n"
     assert build_book.requirement(url, "abc123", "pytorch").startswith("dlbook[torch] @ git+")
+    assert build_book.requirement(url, "abc123", "pytorch", ["text"]).startswith("dlbook[torch,text] @ git+")
+
+
+@pytest.mark.parametrize("chapter, needs", [
+    ("embeddings", (["text"], [])),  # dlbook.text: konlpy's text, sentencepiece, kiwipiepy
+    ("rnn", ([], ["bible-kjv"])),  # sequence.load_kjv reads the `bible` program
+    ("attention", ([], ["bible-kjv"])),
+    ("perceptron", ([], [])),
+])
+def test_each_chapter_names_what_its_readers_must_install(chapter, needs):
+    assert frameworks.reader_needs(frameworks.read_chapter(ROOT / "book" / f"{chapter}.md")) == needs
+
+
+def test_the_install_cell_installs_the_extras_and_debian_packages_a_chapter_needs(monkeypatch):
+    import importlib.util
+    import shutil
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("from dlbook.torch import sequence, text\nimport torch"),
+        nbformat.v4.new_code_cell('ruth = sequence.load_kjv("Ruth")\ntext.load_korean_text("bills")')])
+    url, _ = build_book.repository(ROOT)
+    reader = frameworks.reader_notebook(nb, ["pytorch"],
+                                        lambda extras: build_book.requirement(url, "abc123", "pytorch", extras))
+    first = reader.cells[0].source
+    assert '%pip install --quiet "dlbook[torch,text] @ git+https://github.com/dlbook/dlbook@abc123"' in first
+    python = TransformerManager().transform_cell(first)
+
+    def run(**missing):
+        calls = []
+        shell = type("IP", (), {"run_line_magic": lambda self, *a: calls.append(("pip", a[1])),
+                                "system": lambda self, command: calls.append(("system", command))})()
+        with monkeypatch.context() as m:
+            find_spec, which = importlib.util.find_spec, shutil.which
+            m.setattr(importlib.util, "find_spec",
+                      lambda name, *a: None if name in missing.get("modules", ()) else find_spec(name, *a))
+            m.setattr(shutil, "which", lambda name: None if name in missing.get("programs", ()) else which(name))
+            exec(python, {"get_ipython": lambda: shell})
+        return calls
+
+    assert run() == []  # this environment has them all (CI installs bible-kjv)
+    calls = run(modules=["kiwipiepy"], programs=["bible"])  # a fresh Colab runtime
+    assert [kind for kind, _ in calls] == ["pip", "system"], calls
+    assert "dlbook[torch,text]" in calls[0][1] and "apt-get -qq install -y bible-kjv" in calls[1][1]
 
 
 def test_the_site_extension_and_the_tools_agree_on_the_frameworks():
@@ -637,3 +684,9 @@ def test_build_runs_each_framework_and_reexecutes_only_what_changed(tmp_path):
         "book/two.md [pytorch]"]
     html = (book / "_build" / "html" / "book" / "two.html").read_text(encoding="utf-8")
     assert "pytorch total: 14.0" in html and "mxnet total: 6.0" in html
+
+
+def test_the_frameworks_module_doctests_hold():
+    import doctest
+
+    assert doctest.testmod(frameworks).failed == 0

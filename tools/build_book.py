@@ -389,8 +389,10 @@ def launch_links(slug, framework, name):
     return {}
 
 
-def requirement(url, sha, framework):
-    return f"dlbook[{frameworks.FRAMEWORKS[framework]['extra']}] @ git+{url}@{sha}"
+def requirement(url, sha, framework, extras=()):
+    """What pip installs for a reader's notebook: dlbook at this commit, with its extras."""
+    names = ",".join([frameworks.FRAMEWORKS[framework]["extra"], *extras])
+    return f"dlbook[{names}] @ git+{url}@{sha}"
 
 
 def binder_files(url, sha, slug):
@@ -407,14 +409,17 @@ with the outputs of that build.
 
 - `pytorch/<chapter>.ipynb`: open in Colab,
   `https://colab.research.google.com/github/{slug}/blob/{NOTEBOOKS_BRANCH}/pytorch/<chapter>.ipynb`.
-  The first cell installs `dlbook[torch]`.
+  The first cell installs `dlbook[torch]` (with the `text` extra where the chapter uses
+  `dlbook.text`, and Debian's `bible-kjv` where it reads the King James Bible).
 - `mxnet/<chapter>.ipynb`: open on Binder,
   `https://mybinder.org/v2/gh/{slug}/{NOTEBOOKS_BRANCH}?labpath=mxnet%2F<chapter>.ipynb`
-  (Python 3.11 from `runtime.txt`, `dlbook[mxnet]` from `requirements.txt`: MXNet 1.9.1
-  needs Python 3.11 or older).
+  (Python 3.11 from `runtime.txt`, `dlbook[mxnet,text]` from `requirements.txt` and the
+  Debian packages of `apt.txt`: MXNet 1.9.1 needs Python 3.11 or older).
 """
+    # One Binder environment serves every chapter: all the extras and Debian packages any needs.
     return {"runtime.txt": BINDER_PYTHON + "\n",
-            "requirements.txt": requirement(url, sha, "mxnet") + "\n",
+            "requirements.txt": requirement(url, sha, "mxnet", sorted(frameworks.EXTRA_NEEDS)) + "\n",
+            "apt.txt": "".join(f"{package}\n" for package in sorted(frameworks.APT_NEEDS)),
             "README.md": readme}
 
 
@@ -429,7 +434,8 @@ def write_reader_notebooks(book, build_dir, root):
         name = notebook_name(docname)
         for run in runs:
             for fw in run.served:
-                nb = frameworks.reader_notebook(run.notebook, [fw], requirement(url, sha, fw))
+                nb = frameworks.reader_notebook(run.notebook, [fw],
+                                                lambda extras, fw=fw: requirement(url, sha, fw, extras))
                 path = folder / fw / f"{name}.ipynb"
                 write_if_changed(path, json.dumps(nb, ensure_ascii=False, indent=1) + "\n")
                 written.append(path)

@@ -328,36 +328,81 @@ def jupyter_markdown(text):
     return "\n".join(out)
 
 
-def install_source(frameworks, requirement):
-    """The first code cell of a reader's notebook: install dlbook where it is missing.
+#: What a reader's notebook may need beyond its framework, and how its code shows it:
+#: dlbook's extras (pip) with the modules that tell whether they are installed, and
+#: Debian packages with the program that tells it.
+EXTRA_NEEDS = {
+    "text": {"pattern": r"from dlbook[\w.]* import [^\n]*\btext\b|\bdlbook(\.\w+)?\.text\b|\bdl\.text\.",
+             "modules": ("konlpy", "sentencepiece", "kiwipiepy")},
+}
+APT_NEEDS = {
+    "bible-kjv": {"pattern": r"\bload_kjv\(", "program": "bible"},
+}
 
-    ``requirement`` is what pip installs (e.g. ``dlbook[torch] @ git+https://...``).
-    In an environment that already has dlbook and the frameworks' modules (a
-    checkout's ``.venv``, Binder) the cell does nothing.
+
+def reader_needs(nb):
+    """What a chapter's notebook needs installed beyond dlbook and its framework.
+
+    Returns ``(extras, apt)``: the dlbook extras its code uses (``dl.text`` needs
+    ``text``) and the Debian packages (``load_kjv`` reads the ``bible`` program of
+    ``bible-kjv``), each sorted.
+
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbformat.v4.new_code_cell("from dlbook.torch import sequence, text"),
+    ...     nbformat.v4.new_code_cell('genesis = sequence.load_kjv("Genesis")')])
+    >>> reader_needs(nb)
+    (['text'], ['bible-kjv'])
+    >>> reader_needs(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("text = 'load_kjv'")]))
+    ([], [])
+    """
+    code = "\n".join(_source(c) for c in nb.cells if c.get("cell_type") == "code")
+    extras = sorted(name for name, need in EXTRA_NEEDS.items() if re.search(need["pattern"], code))
+    apt = sorted(name for name, need in APT_NEEDS.items() if re.search(need["pattern"], code))
+    return extras, apt
+
+
+def install_source(frameworks, requirement, extras=(), apt=()):
+    """The first code cell of a reader's notebook: install what it needs where it is missing.
+
+    ``requirement`` is what pip installs (e.g. ``dlbook[torch,text] @ git+https://...``);
+    ``extras`` the dlbook extras it names and ``apt`` the Debian packages the
+    notebook needs (see :func:`reader_needs`). In an environment that already has
+    them (a checkout's ``.venv``, Binder) the cell does nothing; on Colab, which
+    runs as root, it installs the Debian packages with apt.
     """
     modules = ["dlbook"] + [FRAMEWORKS[fw]["module"] for fw in frameworks]
+    modules += [m for extra in extras for m in EXTRA_NEEDS[extra]["modules"]]
     missing = " or ".join(f'importlib.util.find_spec("{m}") is None' for m in modules)
-    return ("# dlbook과 필요한 프레임워크를 설치합니다(이미 있으면 건너뜁니다).\n"
-            "# Installs dlbook and the framework it needs (skipped where they are installed).\n"
-            "import importlib.util\n"
-            f"if {missing}:\n"
-            f'    %pip install --quiet "{requirement}"')
+    lines = ["# dlbook과 필요한 패키지를 설치합니다(이미 있으면 건너뜁니다).",
+             "# Installs dlbook and the packages it needs (skipped where they are installed).",
+             "import importlib.util" + (", shutil" if apt else ""),
+             f"if {missing}:",
+             f'    %pip install --quiet "{requirement}"']
+    for package in apt:
+        program = APT_NEEDS[package]["program"]
+        lines += [f"if shutil.which(\"{program}\") is None:  # Debian/Ubuntu: sudo apt install {package}",
+                  f"    !apt-get -qq update && apt-get -qq install -y {package}"]
+    return "\n".join(lines)
 
 
 def reader_notebook(executed, frameworks, requirement):
     """An executed notebook as readers download it: install cell first, Jupyter-ready Markdown.
 
-    ``frameworks`` are those the notebook runs (for the install cell's check).
+    ``frameworks`` are those the notebook runs (for the install cell's check);
+    ``requirement(extras)`` is what pip installs, given the dlbook extras beyond
+    the framework's that the notebook's code needs (:func:`reader_needs`).
     Returns a new notebook without the build's metadata (source map, jupytext, dlbook).
     """
     import nbformat
 
+    extras, apt = reader_needs(executed)
     nb = copy.deepcopy(executed)
     for cell in nb.cells:
         cell.get("metadata", {}).pop("dlbook", None)
         if cell.get("cell_type") == "markdown":
             cell["source"] = jupyter_markdown(_source(cell))
-    install = nbformat.v4.new_code_cell(install_source(frameworks, requirement))
+    install = nbformat.v4.new_code_cell(install_source(frameworks, requirement(extras), extras, apt))
     install.metadata["tags"] = ["dlbook-install"]
     nb.cells.insert(0, install)
     for key in ("source_map", "jupytext", "dlbook"):
