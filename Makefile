@@ -39,7 +39,7 @@ serve: book
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[bench]"
-	$(BIN)/python bench/train_bench.py --repeats 3
+	$(BIN)/python bench/train_bench.py --repeats 5
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps --wheel-dir dist .

@@ -23,11 +23,39 @@ def test_the_committed_benchmark_renders_one_row_per_run_in_both_languages():
         assert len(rows) == len(report["results"])
         for line, result in zip(rows, report["results"]):
             cells = [c.strip() for c in line.strip("|").split("|")]
-            assert cells[2] == f"{result['examples_per_s']:,}"
-            assert cells[3] == f"{result['vs_hand_loop']:.2f}×"
-            assert cells[4] == f"{result['test_accuracy']:.4f}"
+            assert len(cells) == len(results_page.COLUMNS)
+            if "error" in result:
+                assert result["error"][:40] in cells[2]
+                continue
+            low, high = result["examples_per_s_range"]
+            assert cells[2] == f"{result['examples_per_s']:,}" and low <= result["examples_per_s"] <= high
+            assert cells[3] == f"{low:,}–{high:,}"
+            assert cells[4].startswith(f"{result['vs_pytorch']:.2f}×")
+            if result["loop"] == report["baseline"]:
+                assert cells[4] == "1.00×" and cells[5] == "–"
+            assert cells[6] == f"{result['test_accuracy']:.4f}"
         assert any(f"{report['matmul_peak_gflops']:.1f} GFLOP/s" in line for line in lines)
-    assert {r["loop"] for r in report["results"]} >= {"dlbook", "hand", "d2l"}
+    loops = {r["loop"] for r in report["results"]}
+    assert loops >= {"dlbook-mxnet", "hand-mxnet", "d2l-mxnet", "dlbook-torch", "torch-eager", "keras-torch"}
+    assert report["repeats"] >= 3  # medians of several interleaved rounds, not one run
+
+
+def test_failed_runs_and_missing_ratios_show_as_such():
+    report = json.loads(RESULTS.read_text())
+    report["results"] = [
+        {"model": "mlp", "loop": "torch-eager", "examples_per_s": 1000, "examples_per_s_range": [900, 1100],
+         "vs_pytorch": 1.0, "vs_pytorch_range": [1.0, 1.0], "test_accuracy": 0.8, "gflops": 1.0,
+         "fraction_of_peak": 0.01},
+        {"model": "mlp", "loop": "dlbook-torch", "examples_per_s": 950, "examples_per_s_range": [850, 1000],
+         "vs_pytorch": 0.95, "vs_pytorch_range": [0.9, 0.99], "vs_hand_loop": 0.95, "test_accuracy": 0.8,
+         "gflops": 1.0, "fraction_of_peak": 0.01},
+        {"model": "mlp", "loop": "keras-torch", "error": "ModuleNotFoundError: No module named 'keras'"}]
+    rows = [line for line in results_page.markdown_table(report, "en") if line.startswith("| ")][2:]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in rows]
+    assert cells[0][4:6] == ["1.00×", "–"]  # the baseline: no range, no hand loop of its own
+    assert cells[1][4:6] == ["0.95× (0.90–0.99)", "0.95×"]
+    assert cells[2][1] == "Keras 3 `fit` (torch backend)" and "No module named 'keras'" in cells[2][2]
+    assert "실패: " in results_page.markdown_table(report, "ko")[-1]
 
 
 def test_a_missing_results_file_says_how_to_make_one(tmp_path):
@@ -44,6 +72,7 @@ def test_broken_or_incomplete_results_are_named(tmp_path):
     with pytest.raises(results_page.BenchmarkError, match="matmul_peak_gflops"):
         results_page.load_results(path)
     report = json.loads(RESULTS.read_text())
+    report["results"][1].pop("error", None)
     del report["results"][1]["examples_per_s"]
     path.write_text(json.dumps(report))
     with pytest.raises(results_page.BenchmarkError, match="result 1 lacks examples_per_s"):

@@ -2,9 +2,11 @@
 
 ``{benchmark-results} ../bench/results.json`` (a path relative to the page;
 option ``:lang: ko`` or ``en``, the default) renders the JSON that
-``bench/train_bench.py`` writes: the machine it was measured on, then, per
-model and training loop, examples/s, the ratio to the hand-written loop, test
-accuracy and GFLOP/s against the machine's matmul peak.
+``bench/train_bench.py`` writes: the machine it was measured on and how, then,
+per model and training loop, the median examples/s and its range over rounds,
+the ratio to the PyTorch eager loop (median and range), the ratio of a
+wrapper to its own framework's hand-written loop, test accuracy and GFLOP/s
+against the machine's matmul peak. A loop that failed shows its error.
 
 Sphinx re-reads the page when the JSON changes (a noted dependency).
 
@@ -36,17 +38,24 @@ logger = logging.getLogger(__name__)
 COLUMNS = [  # (Korean heading, English heading, key, format)
     ("모델", "model", "model", "{}"),
     ("학습 루프", "loop", "loop", "{}"),
-    ("예제/초", "examples/s", "examples_per_s", "{:,}"),
-    ("손 루프 대비", "vs. hand loop", "vs_hand_loop", "{:.2f}×"),
+    ("예제/초 (중앙값)", "examples/s (median)", "examples_per_s", "{:,}"),
+    ("범위", "range", "examples_per_s_range", "{0[0]:,}–{0[1]:,}"),
+    ("PyTorch eager 대비", "vs. PyTorch eager", "vs_pytorch", "{:.2f}×"),
+    ("자기 손 루프 대비", "vs. own hand loop", "vs_hand_loop", "{:.2f}×"),
     ("테스트 정확도", "test accuracy", "test_accuracy", "{:.4f}"),
     ("GFLOP/s", "GFLOP/s", "gflops", "{:.1f}"),
     ("최대 성능 대비", "of peak", "fraction_of_peak", "{:.1%}"),
 ]
+OPTIONAL = {"vs_hand_loop"}  # a hand-written loop has no hand loop to compare with
 LOOPS = {
-    "ko": {"dlbook": "dlbook `Trainer`", "hand": "손으로 쓴 루프", "d2l": "d2l 방식",
-           "pytorch": "PyTorch"},
-    "en": {"dlbook": "dlbook `Trainer`", "hand": "hand-written", "d2l": "d2l-style",
-           "pytorch": "PyTorch"},
+    "ko": {"dlbook-mxnet": "dlbook `Trainer` (MXNet)", "hand-mxnet": "손으로 쓴 Gluon 루프",
+           "d2l-mxnet": "d2l 방식 (MXNet)", "dlbook-torch": "dlbook `Trainer` (PyTorch)",
+           "torch-eager": "손으로 쓴 PyTorch 루프", "torch-compile": "PyTorch + `torch.compile`",
+           "keras-torch": "Keras 3 `fit` (torch 백엔드)"},
+    "en": {"dlbook-mxnet": "dlbook `Trainer` (MXNet)", "hand-mxnet": "hand-written Gluon",
+           "d2l-mxnet": "d2l-style (MXNet)", "dlbook-torch": "dlbook `Trainer` (PyTorch)",
+           "torch-eager": "hand-written PyTorch", "torch-compile": "PyTorch + `torch.compile`",
+           "keras-torch": "Keras 3 `fit` (torch backend)"},
 }
 MODELS = {
     "ko": {"softmax": "소프트맥스 회귀", "mlp": "MLP (256)", "lenet": "LeNet (고전적)"},
@@ -66,15 +75,39 @@ def load_results(path):
         raise BenchmarkError(f"no benchmark results at {path}; run bench/train_bench.py") from None
     except json.JSONDecodeError as err:
         raise BenchmarkError(f"{path} is not valid JSON: {err}") from None
-    needed = ["machine", "matmul_peak_gflops", "epochs", "batch_size", "results"]
+    needed = ["machine", "matmul_peak_gflops", "epochs", "batch_size", "repeats", "results"]
     missing = [k for k in needed if k not in report]
     if missing:
         raise BenchmarkError(f"{path} lacks {', '.join(missing)}")
     for i, row in enumerate(report["results"]):
-        lacking = [key for *_, key, _ in COLUMNS if key not in row]
+        keys = ["model", "loop", "error"] if "error" in row else \
+            [key for *_, key, _ in COLUMNS if key not in OPTIONAL]
+        lacking = [key for key in keys if key not in row]
         if lacking:
             raise BenchmarkError(f"{path}: result {i} lacks {', '.join(lacking)}")
     return report
+
+
+def _epochs(report, ko):
+    epochs = report["epochs"]
+    if isinstance(epochs, dict):  # per model
+        return ", ".join(f"{MODELS['ko' if ko else 'en'].get(m, m)} {n}" for m, n in epochs.items())
+    return str(epochs)
+
+
+def _cell(row, key, fmt, lang, baseline="torch-eager"):
+    value = row.get(key)
+    if value is None:
+        return MISSING
+    if key == "loop":
+        return LOOPS[lang].get(value, value)
+    if key == "model":
+        return MODELS[lang].get(value, value)
+    text = fmt.format(value)
+    spread = row.get("vs_pytorch_range") if key == "vs_pytorch" else None
+    if spread and row.get("loop") != baseline:
+        text += f" ({spread[0]:.2f}–{spread[1]:.2f})"
+    return text
 
 
 def markdown_table(report, lang):
@@ -82,40 +115,38 @@ def markdown_table(report, lang):
     m, ko = report["machine"], lang == "ko"
     machine = (f"{m.get('cpu_count', '?')} {'코어' if ko else 'cores'}, {m.get('processor', '?')}, "
                f"{m.get('platform', '?')}; Python {m.get('python', '?')}, MXNet {m.get('mxnet', '?')}, "
-               f"`OMP_NUM_THREADS={m.get('omp_num_threads', '?')}`")
+               f"PyTorch {m.get('torch', '?')}")
     peak = f"{report['matmul_peak_gflops']:.1f} GFLOP/s"
-    epochs, batch = report["epochs"], report["batch_size"]
+    epochs, batch, n = _epochs(report, ko), report["batch_size"], report["repeats"]
     if ko:
         lines = [f"- 측정한 기계: {machine}",
                  f"- float32 행렬 곱의 최대 성능: {peak}",
-                 f"- 배치 {batch}, {epochs} 에포크 (첫 에포크는 준비 운동으로 보고 재지 않음)"]
+                 f"- 배치 {batch}, 에포크 수: {epochs} (첫 에포크는 준비 운동으로 보고 따로 잼)",
+                 f"- 실행마다 새 파이썬 프로세스, 모든 학습 루프를 {n}바퀴 번갈아 돌린 중앙값과 범위. "
+                 "비율은 같은 바퀴 안에서 잰 값끼리 나눈 것의 중앙값(괄호 안은 범위)"]
     else:
         lines = [f"- Measured on: {machine}",
                  f"- float32 matrix-multiply peak: {peak}",
-                 f"- Batch {batch}, {epochs} epochs (the first is warm-up and not timed)"]
-    if "fashion_mnist_load_seconds" in report:
-        seconds = f"{report['fashion_mnist_load_seconds']:.2f} s"
-        lines.append(f"- Fashion-MNIST 읽기: {seconds}" if ko else f"- Loading Fashion-MNIST: {seconds}")
-    if "loader_examples_per_s" in report:
-        rate = f"{report['loader_examples_per_s']:,}"
-        lines.append(f"- 학습 없이 데이터 로더만: 초당 예제 {rate}개" if ko
-                     else f"- The data loader alone, without training: {rate} examples/s")
-    if report.get("repeats", 1) > 1:
-        n = report["repeats"]
-        lines.append(f"- 학습 루프마다 {n}번씩 번갈아 실행해 가장 빠른 에포크로 잼" if ko
-                     else f"- Best epoch of {n} interleaved runs of each loop")
+                 f"- Batch {batch}, epochs: {epochs} (the first is warm-up, timed apart)",
+                 f"- Every run a fresh Python process; the median and range of {n} interleaved rounds "
+                 "of all loops. Ratios are taken within a round; median (range in brackets)"]
+    if report.get("noise") is not None:
+        noise = f"{100 * report['noise']:.0f} %"
+        lines.append(f"- 기계의 잡음(기준인 PyTorch 루프가 바퀴마다 달라진 폭): {noise}. 이보다 작은 차이는 "
+                     "결과로 보지 않음" if ko else
+                     f"- The machine's noise (how much the PyTorch baseline varied between rounds): "
+                     f"{noise}; a smaller difference is not a result")
     col = 0 if ko else 1
     lines += ["", "| " + " | ".join(c[col] for c in COLUMNS) + " |",
               "| " + " | ".join("---" if c[2] in ("model", "loop") else "---:" for c in COLUMNS) + " |"]
     for row in report["results"]:
-        cells = []
-        for *_, key, fmt in COLUMNS:
-            value = row[key]
-            if key == "loop":
-                value = LOOPS[lang].get(value, value)
-            elif key == "model":
-                value = MODELS[lang].get(value, value)
-            cells.append(fmt.format(value))
+        if "error" in row:
+            cells = [_cell(row, "model", "{}", lang), _cell(row, "loop", "{}", lang),
+                     ("실패: " if ko else "failed: ") + row["error"].replace("|", "/")[:120]]
+            cells += [""] * (len(COLUMNS) - len(cells))
+        else:
+            cells = [_cell(row, key, fmt, lang, report.get("baseline", "torch-eager"))
+                     for *_, key, fmt in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
