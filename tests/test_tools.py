@@ -563,7 +563,6 @@ def test_each_chapter_names_what_its_readers_must_install(chapter, needs):
 
 def test_the_install_cell_installs_the_extras_and_debian_packages_a_chapter_needs(monkeypatch):
     import importlib.util
-    import shutil
 
     from IPython.core.inputtransformer2 import TransformerManager
 

@@ -100,13 +100,18 @@ def _source(cell):
     return "".join(source) if isinstance(source, list) else source
 
 
+def _code(nb):
+    """All of a notebook's code cells as one text."""
+    return "\n".join(_source(c) for c in nb.cells if c.get("cell_type") == "code")
+
+
 def served_frameworks(nb):
     """The frameworks an untagged chapter's one notebook serves.
 
     Those whose module its code names (``import mxnet``, ``from dlbook import
     torch``), or every framework when it names none (framework-free code).
     """
-    code = "\n".join(_source(c) for c in nb.cells if c.get("cell_type") == "code")
+    code = _code(nb)
     named = [fw for fw, info in FRAMEWORKS.items() if re.search(rf"\b{info['module']}\b", code)]
     return named or list(FRAMEWORKS)
 
@@ -356,7 +361,7 @@ def reader_needs(nb):
     >>> reader_needs(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("text = 'load_kjv'")]))
     ([], [])
     """
-    code = "\n".join(_source(c) for c in nb.cells if c.get("cell_type") == "code")
+    code = _code(nb)
     extras = sorted(name for name, need in EXTRA_NEEDS.items() if re.search(need["pattern"], code))
     apt = sorted(name for name, need in APT_NEEDS.items() if re.search(need["pattern"], code))
     return extras, apt
