@@ -82,6 +82,25 @@ def test_no_missing_glyphs_in_figures(built_book):
 
 
 @pytest.mark.slow
+def test_every_figure_is_drawn_in_each_language(built_book):
+    """Figures with Korean labels come once per language, marked, each in its language's block."""
+    assert build_book.figure_language_warnings(ROOT / "_build") == []
+    html_dir = ROOT / "_build" / "html"
+    totals = {"ko": 0, "en": 0}
+    for page in PAGES:
+        html = (html_dir / f"{page}.html").read_text(encoding="utf-8")
+        blocks = re.findall(r'<div class="lang-block lang-(ko|en) dlbook-figure" lang="\1">\s*'
+                            r'(?:<div[^>]*>\s*)*<img[^>]*\bsrc="([^"]+)"', html)
+        pairs = [b[0] for b in blocks]
+        assert pairs == ["ko", "en"] * (len(pairs) // 2), f"{page}: figures not in ko/en pairs: {pairs}"
+        for lang, src in blocks:
+            svg = (html_dir / page).parent.joinpath(src).resolve().read_text(encoding="utf-8")
+            assert re.search(rf'<svg xml:lang="{lang}"', svg), f"{page}: {src} is not the {lang} figure"
+            totals[lang] += 1
+    assert totals["ko"] == totals["en"] > 20, totals
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES)
 def test_html_page_has_both_languages_and_switch(built_book, page):
     html = (ROOT / "_build" / "html" / f"{page}.html").read_text(encoding="utf-8")

@@ -276,6 +276,35 @@ def test_the_site_and_a_bilingual_latex_build_keep_everything(builder_format, la
     assert doc.pformat() == before
 
 
+def figure_outputs(srcdir):
+    """A cell's outputs as MyST-NB parses them: a Korean figure, an English one, an untagged one."""
+    doc = nodes.document(None, None)
+    output = nodes.container(classes=["cell_output"])
+    for name, tag in (("ko.svg", ' xml:lang="ko"'), ("en.svg", ' xml:lang="en"'), ("both.svg", "")):
+        (srcdir / name).write_text(f'<?xml version="1.0"?>\n<svg{tag} width="10pt" height="10pt"'
+                                   ' xmlns="http://www.w3.org/2000/svg"></svg>\n', encoding="utf-8")
+        bundle = nodes.container(nb_element="mime_bundle")
+        mime = nodes.container(mime_type="image/svg+xml")
+        mime += nodes.image(uri=f"/{name}")
+        bundle += mime
+        output += bundle
+    doc += output
+    return doc
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_edition_keeps_its_language_s_figure(tmp_path, lang):
+    doc = figure_outputs(tmp_path)
+    bilingual.figures_per_language(SimpleNamespace(srcdir=str(tmp_path)), doc)
+    blocks = [(b["lang"], b["classes"], [i["uri"] for i in b.findall(nodes.image)])
+              for b in doc.findall(bilingual.lang_block)]
+    assert blocks == [("ko", ["dlbook-figure"], ["/ko.svg"]), ("en", ["dlbook-figure"], ["/en.svg"])]
+    bilingual.figures_per_language(SimpleNamespace(srcdir=str(tmp_path)), doc)  # read twice: no nesting
+    assert len(list(doc.findall(bilingual.lang_block))) == 2
+    bilingual.keep_one_language(fake_app("latex", lang), doc, "page")
+    assert [i["uri"] for i in doc.findall(nodes.image)] == [f"/{lang}.svg", "/both.svg"]
+
+
 def framework_cells():
     """A tab set as the site makes it (frameworks_site.py) from an MXNet and a PyTorch cell."""
     import frameworks_site

@@ -288,6 +288,27 @@ def test_language_switch_changes_every_block_of_every_page_and_persists(site, br
 
 
 @pytest.mark.slow
+def test_the_language_switch_shows_each_figure_in_the_reader_language(site, browser):
+    """A figure with Korean labels exists once per language; the switch shows the reader's."""
+    figures = ("els => els.map(e => [e.getAttribute('lang'), e.querySelector('img').getAttribute('src'),"
+               " getComputedStyle(e).display !== 'none',"
+               " e.querySelector('img').complete && e.querySelector('img').naturalWidth > 0])")
+    with open_page(browser, locale="ko-KR") as page:
+        page.goto(urljoin(site, "book/activation-functions.html"))
+        page.wait_for_load_state("load")
+        korean = page.eval_on_selector_all(".dlbook-figure", figures)
+        assert len(korean) >= 8 and [f[0] for f in korean] == ["ko", "en"] * (len(korean) // 2)
+        for ko, en in zip(korean[::2], korean[1::2]):
+            assert ko[1] != en[1], "the two languages' figures are the same file"
+        assert all(shown == (lang == "ko") for lang, _, shown, _ in korean), korean
+        assert all(loaded for lang, _, _, loaded in korean if lang == "ko"), korean
+        page.click(".dlbook-lang-switch")
+        english = page.eval_on_selector_all(".dlbook-figure", figures)
+        assert all(shown == (lang == "en") for lang, _, shown, _ in english), english
+        assert all(loaded for lang, _, _, loaded in english if lang == "en"), english
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("locale, expected", [("ko-KR", "ko"), ("en-US", "en"),
                                               ("en-GB", "en"), ("fr-FR", "ko")])
 def test_first_visit_follows_the_browser_language(site, browser, locale, expected):

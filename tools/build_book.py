@@ -313,15 +313,12 @@ def store(run, result):
     return target
 
 
-def glyph_warnings(build_dir):
-    """Missing-glyph messages in the outputs of the notebooks the site shows.
+def _output_lines(build_dir):
+    """``(where, line)`` for every line of text the notebooks the site shows printed.
 
     Reads ``jupyter_execute/`` (what MyST-NB rendered: the merged notebooks, every
-    framework's outputs). Matplotlib reports a missing glyph as a warning ('Glyph
-    ... missing from font(s)') for text, and as a log message ("Font 'default' does
-    not have a glyph") for math text.
+    framework's outputs); ``where`` names the notebook, the cell and its framework.
     """
-    found = []
     folder = Path(build_dir) / "jupyter_execute"
     for nb_path in sorted(folder.rglob("*.ipynb")):
         nb = json.loads(nb_path.read_text(encoding="utf-8"))
@@ -332,9 +329,24 @@ def glyph_warnings(build_dir):
                 text = output.get("text", "")
                 text = "".join(text) if isinstance(text, list) else text
                 for line in text.splitlines():
-                    if ("Glyph" in line and "missing" in line) or "does not have a glyph" in line:
-                        found.append(f"{where}: {line.strip()}")
-    return found
+                    yield where, line
+
+
+def glyph_warnings(build_dir):
+    """Missing-glyph messages in the outputs of the notebooks the site shows.
+
+    Matplotlib reports a missing glyph as a warning ('Glyph ... missing from
+    font(s)') for text, and as a log message ("Font 'default' does not have a
+    glyph") for math text. Both languages' figures are drawn, so both are covered.
+    """
+    return [f"{where}: {line.strip()}" for where, line in _output_lines(build_dir)
+            if ("Glyph" in line and "missing" in line) or "does not have a glyph" in line]
+
+
+def figure_language_warnings(build_dir):
+    """Figure texts that the English figure had to show in Korean (``dlbook.language``)."""
+    return [f"{where}: {line.strip()}" for where, line in _output_lines(build_dir)
+            if "FigureLanguageWarning" in line]
 
 
 def prune(folder, keep):

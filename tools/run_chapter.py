@@ -34,9 +34,14 @@ def kernel_env(overrides=None):
     would silently vanish. ``SOURCE_DATE_EPOCH`` and a fixed ``svg.hashsalt``
     (through ``MATPLOTLIBRC``, when ``overrides`` names one) make SVG figures the
     same from run to run, so two frameworks' equal figures compare equal.
+    ``DLBOOK_FIGURE_LANGUAGE=both`` makes ``dl.setup()`` show each figure in Korean
+    and in English.
     """
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     env.setdefault("SOURCE_DATE_EPOCH", "0")
+    # Each figure once per language (dlbook.language): the pages' language switch and
+    # each PDF edition show their own.
+    env.setdefault("DLBOOK_FIGURE_LANGUAGE", "both")
     env.update(overrides or {})
     return env
 

@@ -21,14 +21,22 @@ left out of the written document. Headings carry both languages
 (the English name beside the Korean one, as Korean textbooks print a term), the
 English edition keeps the part in parentheses, ``Activation Functions``. Nothing
 changes for any other builder, or when the setting is empty (the default).
+
+Figures: the book's build shows each figure with Korean labels once per language
+(``dlbook.language``; the SVG's root carries ``xml:lang``). Each such output goes
+into a language block of its own (``<div class="lang-block lang-en dlbook-figure">``),
+so the switch shows the reader's figure and each PDF edition keeps its language's.
 """
+import re
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
 from sphinx.errors import ConfigError
 
-from bilingual_text import HANGUL, LANGUAGES
+from bilingual_text import LANGUAGES
+# The split of "한국어 (English)" that the figures' labels use too (dlbook.language).
+from dlbook.language import english_span
 
 
 class lang_block(nodes.General, nodes.Element):
@@ -37,7 +45,8 @@ class lang_block(nodes.General, nodes.Element):
 
 def visit_lang_block_html(self, node):
     lang = node["lang"]
-    self.body.append(f'<div class="lang-block lang-{lang}" lang="{lang}">\n')
+    classes = " ".join(["lang-block", f"lang-{lang}", *node.get("classes", [])])
+    self.body.append(f'<div class="{classes}" lang="{lang}">\n')
 
 
 def depart_lang_block_html(self, node):
@@ -71,38 +80,6 @@ def make_directive(lang):
 
 
 # ----------------------------------------------------------------- one language (LaTeX)
-def english_span(text):
-    """``(start, end)`` of the English name in a bilingual heading's text, else None.
-
-    A bilingual heading is Korean followed by its English name in parentheses, the
-    last parenthesised group of the text (the Korean part may hold parentheses of
-    its own: ``GPU (선택 사항) (GPU, Optional)``).
-
-    >>> text = "GPU (선택 사항) (GPU, Optional)"
-    >>> start, end = english_span(text)
-    >>> text[start:end]
-    'GPU, Optional'
-    >>> english_span("Glossary") is None, english_span("용어집") is None
-    (True, True)
-    """
-    stripped = text.rstrip()
-    if not stripped.endswith(")"):
-        return None
-    depth, close = 0, len(stripped) - 1
-    for index in range(close, -1, -1):
-        depth += {")": 1, "(": -1}.get(stripped[index], 0)
-        if depth == 0:
-            break
-    else:
-        return None
-    korean, english = stripped[:index], stripped[index + 1:close]
-    if not HANGUL.search(korean) or HANGUL.search(english) or not english.strip():
-        return None
-    start = index + 1
-    start += len(english) - len(english.lstrip())
-    return start, close - (len(english) - len(english.rstrip()))
-
-
 def _slice_inline(node, start, end):
     """The inline children of ``node`` that cover characters ``start:end`` of its text.
 
@@ -165,6 +142,52 @@ def keep_one_language(app, doctree, docname):
                 english_title(ref)
 
 
+# ----------------------------------------------------------------- figures per language
+_SVG_LANG = re.compile(rb"<svg\b[^>]*?\sxml:lang=\"(ko|en)\"")
+
+
+def figure_language(bundle, srcdir):
+    """The language of a notebook output's figure (``xml:lang`` of its SVG), else None.
+
+    ``bundle`` is MyST-NB's container of one output's mime types; the figure is
+    the SVG file that its ``image/svg+xml`` image points to (a path relative to
+    the source folder, with a leading ``/``).
+    """
+    for image in bundle.findall(nodes.image):
+        uri = image.get("uri", "")
+        if not uri.endswith(".svg"):
+            continue
+        path = Path(srcdir, uri.lstrip("/")) if uri.startswith("/") else Path(uri)
+        try:
+            head = path.read_bytes()[:4096]
+        except OSError:
+            continue
+        match = _SVG_LANG.search(head)
+        if match:
+            return match.group(1).decode()
+    return None
+
+
+def figures_per_language(app, doctree):
+    """Put each figure that was drawn once per language into that language's block.
+
+    ``dl.setup()`` in the book's build (``DLBOOK_FIGURE_LANGUAGE=both``) shows each
+    figure with Korean labels twice, Korean then English, each SVG marked with
+    ``xml:lang``. Each output becomes a :class:`lang_block`, so the page's language
+    switch shows one, and a one-language PDF keeps its own.
+    """
+    for bundle in list(doctree.findall(lambda n: isinstance(n, nodes.container)
+                                       and n.get("nb_element") == "mime_bundle")):
+        lang = figure_language(bundle, app.srcdir)
+        if lang is None or isinstance(bundle.parent, lang_block):
+            continue
+        block = lang_block()
+        block["lang"] = lang
+        block["classes"].append("dlbook-figure")
+        bundle.replace_self(block)
+        block.append(bundle)
+
+
 def check_language(app, config):
     if config.bilingual_language not in (None, "", *LANGUAGES):
         raise ConfigError(f"bilingual_language must be one of {', '.join(LANGUAGES)} or empty "
@@ -192,6 +215,7 @@ def setup(app):
     # written, never what is read (no "env" rebuild).
     app.add_config_value("bilingual_language", None, "", [str, type(None)])
     app.connect("config-inited", check_language)
+    app.connect("doctree-read", figures_per_language)
     app.connect("doctree-resolved", keep_one_language)
     app.connect("builder-inited", add_static)
     app.add_css_file("bilingual.css")

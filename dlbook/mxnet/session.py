@@ -2,7 +2,7 @@
 import mxnet as mx
 
 from ..seeding import check_seed, seed_python_and_numpy
-from ..session import check_figure_format, setup_figures
+from ..session import check_figure_format, check_figure_language, setup_figures
 
 __all__ = ["seed_everything", "setup"]
 
@@ -36,7 +36,7 @@ def seed_everything(seed=0):
     mx.random.seed(seed_python_and_numpy(seed))
 
 
-def setup(seed=0, figure_format="svg"):
+def setup(seed=0, figure_format="svg", figure_language=None):
     """Prepare a session the way every chapter of the book starts.
 
     Turns on MXNet's NumPy interface (``npx.set_np()``), seeds every random
@@ -47,6 +47,11 @@ def setup(seed=0, figure_format="svg"):
     ----------
     seed : int, default 0
     figure_format : {'svg', 'png', 'retina'}, default 'svg'
+    figure_language : {'ko', 'en', 'both'}, optional
+        Labels written "한국어 (English)" show one language (``'ko'``, ``'en'``),
+        or each figure is shown once per language (``'both'``, the book's build).
+        Default: as written, or what the environment variable
+        ``DLBOOK_FIGURE_LANGUAGE`` says (:func:`dlbook.session.setup_figures`).
 
     Examples
     --------
@@ -57,7 +62,8 @@ def setup(seed=0, figure_format="svg"):
     True
     """
     check_figure_format(figure_format)
+    check_figure_language(figure_language, figure_format)
     check_seed(seed)
     mx.npx.set_np()
     seed_everything(seed)
-    setup_figures(figure_format)
+    setup_figures(figure_format, figure_language)

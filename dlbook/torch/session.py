@@ -2,7 +2,7 @@
 import torch
 
 from ..seeding import check_seed, seed_python_and_numpy
-from ..session import check_figure_format, setup_figures
+from ..session import check_figure_format, check_figure_language, setup_figures
 
 __all__ = ["seed_everything", "setup"]
 
@@ -38,7 +38,7 @@ def seed_everything(seed=0):
     torch.manual_seed(seed_python_and_numpy(seed))
 
 
-def setup(seed=0, figure_format="svg"):
+def setup(seed=0, figure_format="svg", figure_language=None):
     """Prepare a session the way every chapter of the book starts.
 
     Seeds every random source, makes matplotlib draw Hangul, and, inside
@@ -50,6 +50,11 @@ def setup(seed=0, figure_format="svg"):
     ----------
     seed : int, default 0
     figure_format : {'svg', 'png', 'retina'}, default 'svg'
+    figure_language : {'ko', 'en', 'both'}, optional
+        Labels written "한국어 (English)" show one language (``'ko'``, ``'en'``),
+        or each figure is shown once per language (``'both'``, the book's build).
+        Default: as written, or what the environment variable
+        ``DLBOOK_FIGURE_LANGUAGE`` says (:func:`dlbook.session.setup_figures`).
 
     Examples
     --------
@@ -62,6 +67,7 @@ def setup(seed=0, figure_format="svg"):
     True
     """
     check_figure_format(figure_format)
+    check_figure_language(figure_language, figure_format)
     check_seed(seed)
     seed_everything(seed)
-    setup_figures(figure_format)
+    setup_figures(figure_format, figure_language)
