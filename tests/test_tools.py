@@ -561,6 +561,18 @@ def test_each_chapter_names_what_its_readers_must_install(chapter, needs):
     assert frameworks.reader_needs(frameworks.read_chapter(ROOT / "book" / f"{chapter}.md")) == needs
 
 
+def test_the_install_cell_checks_for_exactly_the_packages_of_each_extra():
+    """EXTRA_NEEDS' modules are the import names of the extra's requirements in pyproject.toml."""
+    import re
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"]
+    for extra, need in frameworks.EXTRA_NEEDS.items():
+        names = {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower().replace("-", "_") for r in extras[extra]}
+        assert set(need["modules"]) == names, (extra, need["modules"], sorted(names))
+
+
 def test_the_install_cell_installs_the_extras_and_debian_packages_a_chapter_needs(monkeypatch):
     import importlib.util
 
