@@ -355,7 +355,7 @@ def test_screenshots_of_a_chapter_in_each_language(site, browser):
             name = chapter.replace("/", "-")
             top = ARTIFACTS / f"{name}-{lang}.png"
             page.screenshot(path=str(top))
-            figure = page.locator("article img").first
+            figure = page.locator("article img:visible").first  # the figure of this language
             figure.scroll_into_view_if_needed()
             page.wait_for_timeout(300)
             page.screenshot(path=str(ARTIFACTS / f"{name}-{lang}-figure.png"))
