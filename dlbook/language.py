@@ -50,6 +50,16 @@ class FigureLanguageWarning(UserWarning):
     """
 
 
+def _opening(text, close):
+    """The index of the "(" that the ")" at ``close`` closes, or None when unbalanced."""
+    depth = 0
+    for index in range(close, -1, -1):
+        depth += {")": 1, "(": -1}.get(text[index], 0)
+        if depth == 0:
+            return index
+    return None
+
+
 def english_span(text):
     """``(start, end)`` of the English name in a bilingual text, else None.
 
@@ -69,12 +79,9 @@ def english_span(text):
     stripped = text.rstrip()
     if not stripped.endswith(")"):
         return None
-    depth, close = 0, len(stripped) - 1
-    for index in range(close, -1, -1):
-        depth += {")": 1, "(": -1}.get(stripped[index], 0)
-        if depth == 0:
-            break
-    else:
+    close = len(stripped) - 1
+    index = _opening(stripped, close)
+    if index is None:
         return None
     korean, english = stripped[:index], stripped[index + 1:close]
     if not HANGUL.search(korean) or HANGUL.search(english) or not english.strip():
@@ -109,12 +116,8 @@ def _split(text):
         tail = text[close + 1:]
         if HANGUL.search(tail):
             return None  # Korean after every group from here on
-        depth = 0
-        for opening in range(close, -1, -1):
-            depth += {")": 1, "(": -1}.get(text[opening], 0)
-            if depth == 0:
-                break
-        else:
+        opening = _opening(text, close)
+        if opening is None:
             return None
         head, english = text[:opening], text[opening + 1:close]
         if (head[-1:].isspace() and HANGUL.search(head) and english.strip()
