@@ -100,9 +100,8 @@ def setup_figures(figure_format="svg", figure_language=None):
     'DlbookGothic'
     """
     from .callbacks import in_notebook
-    from .plot import use_korean_font
-
     from .language import show_figures_in
+    from .plot import use_korean_font
 
     check_figure_format(figure_format)
     figure_language = check_figure_language(figure_language, figure_format)
