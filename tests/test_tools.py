@@ -139,11 +139,15 @@ def test_checker_runs_as_a_file_and_as_a_module(tmp_path, command):
         "2 files checked, 1 problems"]
 
 
-def test_fingerprint_follows_dlbook_sources_and_each_framework_skips_the_other_layer(tmp_path):
+def _copy_sources(tmp_path):
     shutil.copytree(ROOT / "dlbook", tmp_path / "dlbook",
                     ignore=shutil.ignore_patterns("__pycache__"))
     for name in build_book.FINGERPRINT_INPUTS:
         shutil.copy(ROOT / name, tmp_path / name)
+
+
+def test_fingerprint_follows_dlbook_sources_and_each_framework_skips_the_other_layer(tmp_path):
+    _copy_sources(tmp_path)
 
     def prints():
         return {fw: build_book.fingerprint(tmp_path, fw) for fw in (None, "mxnet", "pytorch")}
@@ -151,14 +155,48 @@ def test_fingerprint_follows_dlbook_sources_and_each_framework_skips_the_other_l
     before = prints()
     assert before == prints()
     with open(tmp_path / "dlbook" / "torch" / "__init__.py", "a") as f:
-        f.write("\n# a change to the PyTorch layer\n")
+        f.write("\nLAYER_CHANGE = 1\n")
     after = prints()
     assert after["mxnet"] == before["mxnet"]  # MXNet notebooks need not run again
     assert after["pytorch"] != before["pytorch"] and after[None] != before[None]
     with open(tmp_path / "dlbook" / "plot.py", "a") as f:
-        f.write("\n# a change to the core\n")
+        f.write("\nCORE_CHANGE = 1\n")
     core = prints()
     assert all(core[k] != after[k] for k in core)
+    with open(tmp_path / "constraints.txt", "a") as f:
+        f.write("\nsomething==1.0\n")
+    assert all(prints()[k] != core[k] for k in core)
+
+
+def test_fingerprint_ignores_docstrings_and_comments_but_not_code(tmp_path):
+    _copy_sources(tmp_path)
+    module = tmp_path / "dlbook" / "metrics.py"
+    text = module.read_text()
+    assert '"""' in text and "def accuracy" in text
+    before = build_book.fingerprint(tmp_path)
+    full = build_book.fingerprint(tmp_path, docstrings=True)
+    # A reworded docstring, a new comment and re-wrapped code: nothing a notebook prints.
+    start = text.index('"""', text.index("def accuracy")) + 3
+    edited = text[:start] + "Reworded. " + text[start:] + "\n# a comment\n"
+    module.write_text(edited)
+    assert build_book.fingerprint(tmp_path) == before
+    assert build_book.fingerprint(tmp_path, docstrings=True) != full  # the API page changes
+    # A string that is not a docstring, and a changed constant, are code.
+    module.write_text(edited + "\nNOTE = 'a string statement'\n")
+    changed = build_book.fingerprint(tmp_path)
+    assert changed != before
+    module.write_text(edited + "\nNOTE = 'another string'\n")
+    assert build_book.fingerprint(tmp_path) != changed
+    # A module that reads __doc__ may print its docstrings: hashed as text.
+    module.write_text(text + "\nSUMMARY = __doc__\n")
+    with_doc = build_book.fingerprint(tmp_path)
+    module.write_text(text[:start] + "Reworded. " + text[start:] + "\nSUMMARY = __doc__\n")
+    assert build_book.fingerprint(tmp_path) != with_doc
+    # A module that does not parse is hashed as text (the kernel reports the error).
+    module.write_text(text + "\ndef broken(:\n")
+    broken = build_book.fingerprint(tmp_path)
+    module.write_text(text + "\ndef broken(: # a comment\n")
+    assert build_book.fingerprint(tmp_path) != broken
 
 
 def test_dlbook_change_makes_sphinx_reread_every_page(tmp_path):

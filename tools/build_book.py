@@ -10,10 +10,10 @@ Steps:
    chapter without framework cells runs once.
 2. Take each run from the execution cache (``_build/.dlbook/executed``) when its
    key matches -- the key covers the notebook's code, the chapter, the kernel and
-   the fingerprint of dlbook's code (core plus that framework's layer) and the
-   pins, never the prose -- else execute it. Runs execute ``--jobs`` at a time
-   (default: one per CPU core, each kernel then using cores/jobs threads), the
-   longest first. Each executed notebook is kept with its execution record
+   the fingerprint of dlbook's code (core plus that framework's layer; not its
+   docstrings and comments) and the pins, never the prose -- else execute it.
+   Runs execute ``--jobs`` at a time (default: one per CPU core, each kernel then
+   using cores/jobs threads), the longest first. Each executed notebook is kept with its execution record
    (``metadata['dlbook']``: key, seconds, and for a failure the cell, the error's
    name and the traceback) in ``executed/`` or, when a cell failed, ``failed/``;
    every report below reads these records. A failing cell fails the build, naming
@@ -32,6 +32,7 @@ Steps:
    _build/execution-times.json.
 """
 import argparse
+import ast
 import concurrent.futures
 import hashlib
 import json
@@ -58,11 +59,16 @@ DEFAULT_REPOSITORY = "https://github.com/dlbook/dlbook"
 
 
 # ----------------------------------------------------------------- fingerprints and cache
-def fingerprint(root=ROOT, framework=None):
-    """SHA-256 over dlbook's Python files and the dependency pins.
+def fingerprint(root=ROOT, framework=None, docstrings=False):
+    """SHA-256 over dlbook's Python code and the dependency pins.
 
-    With ``framework``, the other frameworks' layers (``dlbook/<layer>/``) are
-    left out: a change to the PyTorch layer re-executes no MXNet notebook.
+    By default it hashes what can change a notebook's outputs: each module's syntax
+    tree without its docstrings, so an edit of a docstring, a comment or the layout
+    of the code re-executes nothing. A module that reads ``__doc__`` is hashed as
+    text, docstrings included. ``docstrings=True`` hashes every file as text: the
+    API reference is made from the docstrings. With ``framework``, the other
+    frameworks' layers (``dlbook/<layer>/``) are left out: a change to the PyTorch
+    layer re-executes no MXNet notebook.
     """
     root = Path(root)
     others = {frameworks.FRAMEWORKS[fw]["layer"].split(".")[-1] for fw in frameworks.FRAMEWORKS
@@ -76,8 +82,30 @@ def fingerprint(root=ROOT, framework=None):
         if path.is_file():
             digest.update(rel.as_posix().encode())
             digest.update(b"\0")
-            digest.update(path.read_bytes())
+            data = path.read_bytes()
+            digest.update(data if docstrings or path.suffix != ".py" else _code(data))
     return digest.hexdigest()
+
+
+def _code(source):
+    """The bytes that stand for a module's behaviour: its syntax tree without docstrings.
+
+    Falls back to the text itself when the module mentions ``__doc__`` (its docstrings
+    may be output) or does not parse (the kernel will report the error).
+    """
+    if b"__doc__" in source:
+        return source
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
 
 
 def invalidate_stale_cache(build_dir, current):
@@ -495,7 +523,7 @@ def main(argv=None):
 
         if make_glossary.main(["--check"]) != 0:
             return 1
-    if invalidate_stale_cache(build_dir, fingerprint(ROOT)):
+    if invalidate_stale_cache(build_dir, fingerprint(ROOT, docstrings=True)):
         print("dlbook or its dependencies changed: Sphinx re-reads every page.")
     start = time.perf_counter()
     config = load_config(root)

@@ -115,7 +115,7 @@ def write_latex(root, lang, date, sha):
     build_dir = Path(root) / "_build"
     folder = edition_dir(build_dir, lang)
     # The API reference comes from dlbook's docstrings, which Sphinx does not track.
-    build_book.invalidate_stale_cache(folder, build_book.fingerprint(ROOT))
+    build_book.invalidate_stale_cache(folder, build_book.fingerprint(ROOT, docstrings=True))
     result = build_sphinx(Path(root), folder, doctreedir=folder / ".doctrees",
                           noconfig=True, path_config=Path(root) / "_config.yml",
                           confoverrides=sphinx_overrides(root, lang, date, sha),
