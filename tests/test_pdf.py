@@ -6,6 +6,8 @@ reuse its executed notebooks) and read them back with poppler's ``pdftotext``,
 ``pdffonts`` and ``pdfinfo``. Two pages are rendered with ``pdftoppm`` into
 ``test-artifacts/pdf/`` for a person to look at. The other tests check the pieces (the
 language filter, the framework cells, the project files) without building anything.
+Which figure file each edition prints is read from its LaTeX source: every included
+figure is converted from an SVG whose root names its language.
 """
 import json
 import re
@@ -190,6 +192,44 @@ def test_no_glyph_is_missing_from_the_fonts(editions, lang):
     log = editions.latex_log(lang).read_text(encoding="utf-8", errors="replace")
     assert "Output written on" in log
     assert "Missing character" not in log, build_pdf.MISSING_CHARACTER.findall(log)[:10]
+
+
+_INCLUDED = re.compile(r"\\sphinxincludegraphics(?:\[[^\]]*\])?\{\{([^{}]+)\}\.\w+\}")
+
+
+def printed_figures(root, lang):
+    """The language (``xml:lang`` of the SVG each was made from, else None) of every figure
+    that edition ``lang``'s LaTeX includes: Sphinx names each converted figure after its SVG."""
+    tex = build_pdf.edition_dir(root / "_build", lang) / f"dlbook-{lang}.tex"
+    found = []
+    for stem in _INCLUDED.findall(tex.read_text(encoding="utf-8")):
+        svgs = [folder / f"{stem}.svg" for folder in (root / "_build" / "jupyter_execute",
+                                                      root / "_build" / "html" / "_images")]
+        svg = next((path for path in svgs if path.is_file()), None)
+        if svg is None:
+            found.append((stem, "no svg"))
+            continue
+        match = bilingual._SVG_LANG.search(svg.read_bytes()[:4096])
+        found.append((stem, match.group(1).decode() if match else None))
+    return found
+
+
+@pytest.mark.slow
+def test_each_edition_prints_the_figures_of_its_language(editions):
+    from collections import Counter
+
+    counts = {lang: Counter(tag for _, tag in printed_figures(editions.root, lang))
+              for lang in LANGUAGES}
+    for lang, other in (("ko", "en"), ("en", "ko")):
+        assert counts[lang][other] == 0, (lang, counts[lang])
+        assert counts[lang]["no svg"] == 0, (lang, counts[lang])
+        assert counts[lang][lang] >= 100, (lang, counts[lang])  # the book draws ~130 of them
+    # Each figure with Korean text is drawn once per language, and the language-free
+    # figures (no Hangul in them) are printed alike in both editions.
+    assert counts["ko"]["ko"] == counts["en"]["en"], counts
+    untagged = {lang: sorted(s for s, tag in printed_figures(editions.root, lang) if tag is None)
+                for lang in LANGUAGES}
+    assert untagged["ko"] == untagged["en"] and untagged["ko"], untagged
 
 
 @pytest.mark.slow
