@@ -3,11 +3,12 @@
 The tests marked ``slow`` build both PDFs once per session from the real book build (the
 ``built_book`` fixture of tests/conftest.py, which executes every chapter; the PDFs
 reuse its executed notebooks) and read them back with poppler's ``pdftotext``,
-``pdffonts`` and ``pdfinfo``. Two pages are rendered with ``pdftoppm`` into
-``test-artifacts/pdf/`` for a person to look at. The other tests check the pieces (the
-language filter, the framework cells, the project files) without building anything.
-Which figure file each edition prints is read from its LaTeX source: every included
-figure is converted from an SVG whose root names its language.
+``pdffonts`` and ``pdfinfo``. Two pages of each (the preface and the first page with a
+figure) are rendered with ``pdftoppm`` into ``test-artifacts/pdf/`` for a person to
+look at. Which figure file each edition prints is read from its LaTeX source: every
+included figure is converted from an SVG whose root names its language. The other
+tests check the pieces (the language filter, the framework cells, the project files)
+without building anything.
 """
 import json
 import re
@@ -232,23 +233,46 @@ def test_each_edition_prints_the_figures_of_its_language(editions):
     assert untagged["ko"] == untagged["en"] and untagged["ko"], untagged
 
 
-@pytest.mark.slow
-def test_pages_render_to_png_for_a_look(editions):
-    """The preface page of each edition as PNG, in test-artifacts/pdf/ (look at them)."""
+def figure_pages(pdf):
+    """The numbers of the pages that hold a figure (a form XObject: an included PDF)."""
+    import pypdf
+
+    pages = []
+    for number, page in enumerate(pypdf.PdfReader(pdf).pages, 1):
+        xobjects = page.get("/Resources", {}).get("/XObject", {})
+        if any(x.get_object().get("/Subtype") == "/Form" for x in xobjects.values()):
+            pages.append(number)
+    return pages
+
+
+def render(pdf, page, stem):
+    """Page ``page`` of ``pdf`` as ``stem``.png; returns its share of inked pixels."""
     from PIL import Image
 
+    for old in stem.parent.glob(f"{stem.name}*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "100", "-f", str(page), "-l", str(page),
+                    "-singlefile", str(pdf), str(stem)], check=True, timeout=120)
+    image = Image.open(f"{stem}.png").convert("L")
+    assert image.width > 500, image.size
+    return sum(image.histogram()[:128]) / (image.width * image.height)  # darker than mid-grey
+
+
+@pytest.mark.slow
+def test_pages_render_to_png_for_a_look(editions):
+    """The preface page and the first page with a figure of each edition as PNG, in
+    test-artifacts/pdf/ (look at them)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for lang in LANGUAGES:
         sentence = squeeze(first_sentence("book/index", lang))
         page = next(i for i, t in enumerate(editions.pages(lang), 1) if sentence in squeeze(t))
-        stem = ARTIFACTS / f"{lang}-preface"
-        for old in ARTIFACTS.glob(f"{lang}-preface*.png"):
-            old.unlink()
-        subprocess.run(["pdftoppm", "-png", "-r", "100", "-f", str(page), "-l", str(page),
-                        "-singlefile", str(editions.pdf(lang)), str(stem)], check=True, timeout=120)
-        image = Image.open(f"{stem}.png").convert("L")
-        inked = sum(image.histogram()[:128]) / (image.width * image.height)  # pixels darker than mid-grey
-        assert image.width > 500 and 0.01 < inked < 0.5, (lang, image.size, inked)
+        inked = render(editions.pdf(lang), page, ARTIFACTS / f"{lang}-preface")
+        assert 0.01 < inked < 0.5, (lang, inked)
+        pages = figure_pages(editions.pdf(lang))
+        # Every printed figure is on some page (a page may hold two).
+        assert len(printed_figures(editions.root, lang)) / 2 <= len(pages), (lang, len(pages))
+        inked = render(editions.pdf(lang), pages[0], ARTIFACTS / f"{lang}-figure")
+        assert 0.01 < inked < 0.5, (lang, pages[0], inked)
 
 
 # ----------------------------------------------------------------- the pieces
