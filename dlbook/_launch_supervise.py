@@ -18,6 +18,7 @@ __all__ = []  # private module: its public names are dlbook.launch's
 
 _TAIL_LINES = 15
 _EXIT_TIMEOUT = 124
+#: Seconds without CPU use by any process of a job after which launch() stops it as stuck.
 DEFAULT_STALL_TIMEOUT = 60.0
 #: The line a launched MXNet worker prints when its script has ended and it starts to leave
 #: the distributed kvstore (which waits for every other process); the launcher notes the

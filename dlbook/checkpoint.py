@@ -37,7 +37,9 @@ from .data import BaseArrayLoader
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "pack_state", "unpack_state"]
 
+#: The manifest's ``format``: what marks an ``.npz`` archive as a dlbook checkpoint.
 FORMAT = "dlbook-checkpoint"
+#: The manifest's ``version``: the layout this code writes and reads.
 VERSION = 1
 
 

@@ -33,11 +33,14 @@ __all__ = [
     "xor_data",
 ]
 
+#: The ten Fashion-MNIST classes, by label index 0 to 9.
 FASHION_MNIST_LABELS = (
     "t-shirt", "trouser", "pullover", "dress", "coat",
     "sandal", "shirt", "sneaker", "bag", "ankle boot",
 )
+#: Where Fashion-MNIST's four gzipped IDX files are downloaded from, when not found locally.
 FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+#: Where Debian's ``fashion-mnist`` package puts the files (looked in before downloading).
 DEBIAN_FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
 
 # SHA-256 of the *decompressed* IDX files. The payload is the same whatever the

@@ -39,14 +39,19 @@ class FigureLanguageWarning(UserWarning):
 
     The book's build fails on it (``tools/build_book.py``: every figure must read
     in English too). Turn it into an error in your own notebooks with
-    :func:`warnings.simplefilter`:
+    :func:`warnings.simplefilter`, as in the example.
 
+    Examples
+    --------
     >>> import warnings
     >>> from dlbook.language import FigureLanguageWarning
-    >>> issubclass(FigureLanguageWarning, UserWarning)
-    True
-    >>> warnings.simplefilter("error", FigureLanguageWarning)
-    >>> warnings.resetwarnings()
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", FigureLanguageWarning)
+    ...     try:
+    ...         warnings.warn("'손실' has no English part", FigureLanguageWarning)
+    ...     except UserWarning as err:  # a UserWarning, raised as an error
+    ...         print(type(err).__name__, err)
+    FigureLanguageWarning '손실' has no English part
     """
 
 
@@ -67,6 +72,8 @@ def english_span(text):
     last parenthesised group of the text (the Korean part may hold parentheses of
     its own: ``GPU (선택 사항) (GPU, Optional)``). The English part holds no Hangul.
 
+    Examples
+    --------
     >>> text = "GPU (선택 사항) (GPU, Optional)"
     >>> start, end = english_span(text)
     >>> text[start:end]
@@ -165,6 +172,8 @@ def in_language(text, lang):
 def figure_texts(fig):
     """Every text artist of ``fig`` with a non-empty text, tick labels included.
 
+    Examples
+    --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt

@@ -20,12 +20,19 @@ class Timer:
 
     Examples
     --------
+    A run lasts at least as long as the sleep inside it; ``start`` begins the next run:
+
+    >>> import time
     >>> from dlbook.meters import Timer
-    >>> timer = Timer()
-    >>> _ = sum(range(1000))
-    >>> elapsed = timer.stop()
-    >>> len(timer.times), elapsed >= 0
-    (1, True)
+    >>> timer = Timer()  # the clock starts here
+    >>> time.sleep(0.02)
+    >>> timer.stop() >= 0.02
+    True
+    >>> timer.start()
+    >>> time.sleep(0.01)
+    >>> _ = timer.stop()
+    >>> len(timer.times), timer.times[1] >= 0.01, timer.sum() >= 0.03
+    (2, True, True)
     """
 
     def __init__(self):

@@ -381,6 +381,7 @@ def plot_history(history, metrics=None, figsize=(6.5, 3)):
     history : dlbook.mxnet.train.History or dict of lists
     metrics : sequence of str, optional
         Keys to draw (default: every key except ``time``).
+    figsize : tuple, default (6.5, 3)
 
     Returns
     -------

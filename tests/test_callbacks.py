@@ -305,8 +305,9 @@ def test_live_plot_outside_a_notebook_shows_nothing_and_says_so(dl, blobs, capsy
     with pytest.warns(UserWarning, match=r"draws in a Jupyter notebook only; outside one it shows "
                                          r"nothing\. Print progress with verbose=True and draw "
                                          r"the curves after training with plot_history\(history\)"):
-        trainer.fit(loader, epochs=2, callbacks=[LivePlot()], verbose=False)
+        history = trainer.fit(loader, epochs=2, callbacks=[LivePlot()], verbose=False)
     assert shown == [] and plt.get_fignums() == [] and capsys.readouterr().out == ""
+    assert len(history) == 2 and all(len(v) == 2 for v in history.history.values())  # trained
 
 
 def test_live_plot_updates_one_display_in_a_notebook(dl, blobs, monkeypatch):

@@ -93,11 +93,12 @@ def test_dropout_is_active_only_while_training(np_mode):
 def test_lenet_classic_has_61706_parameters(np_mode):
     net, out = _built(lenet(), (2, 1, 28, 28))
     assert out.shape == (2, 10) and isinstance(out, mx.np.ndarray)
-    conv1 = 1 * 6 * 5 * 5 + 6
-    conv2 = 6 * 16 * 5 * 5 + 16
-    dense = (16 * 5 * 5 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
-    assert conv1 + conv2 + dense == 61706
-    assert count_parameters(net) == 61706
+    # the classic shapes: 5x5 kernels to 6 and 16 channels, a 16x5x5 map flattened into
+    # dense layers of 120, 84 and 10 units, each with a bias
+    shapes = [tuple(p.shape) for p in net.collect_params().values()]
+    assert shapes == [(6, 1, 5, 5), (6,), (16, 6, 5, 5), (16,),
+                      (120, 16 * 5 * 5), (120,), (84, 120), (84,), (10, 84), (10,)]
+    assert count_parameters(net) == sum(math.prod(shape) for shape in shapes) == 61706
     assert _layer_types(net) == [
         "Conv2D", "Activation", "AvgPool2D", "Conv2D", "Activation", "AvgPool2D",
         "Dense", "Activation", "Dense", "Activation", "Dense"]

@@ -154,6 +154,17 @@ def test_plot_contour_accepts_a_plain_function_and_log_levels():
     ax = optim.plot_contour(lambda x, y: x ** 2 + y ** 2 + 1, (-1, 1), (-1, 1),
                             levels=onp.logspace(0, 0.5, 4), num=10, title="bowl")
     assert ax.get_title() == "bowl"
+    (contours,) = [c for c in ax.collections if hasattr(c, "levels")]
+    ratios = contours.levels[1:] / contours.levels[:-1]
+    assert len(contours.levels) == 4 and contours.levels[0] == 1.0
+    assert onp.allclose(ratios, 10 ** (0.5 / 3))  # logarithmically spaced, as given
+    drawn = 0
+    for level, path in zip(contours.levels, contours.get_paths()):
+        if len(path.vertices):  # 1 (only the centre) and 3.16 (> 3, the corners) draw no line
+            x, y = path.vertices.T
+            assert onp.allclose(x ** 2 + y ** 2 + 1, level, atol=0.02)  # the line is at its level
+            drawn += 1
+    assert drawn == 2
 
 
 def test_plot_contour_errors():

@@ -110,38 +110,61 @@ def test_python_and_numpy_draws_agree_between_layers():
 
 
 # -------------------------------------------------------------- devices
-def test_mxnet_devices_on_this_machine():
-    n = mx_devices.num_gpus()
-    assert n >= 0
-    assert mx_devices.try_gpu() == (mx.gpu(0) if n else mx.cpu())
-    assert mx_devices.try_all_gpus() == ([mx.gpu(i) for i in range(n)] if n else [mx.cpu()])
+# The framework's own GPU count is stubbed (not dlbook's num_gpus), so the whole chain
+# num_gpus -> try_gpu / try_all_gpus / check_device runs as on a machine with that many GPUs.
+def _mx_sees(monkeypatch, n):
+    def count():
+        if n is None:  # what a CPU-only build of MXNet does on some machines
+            raise mx.base.MXNetError("no CUDA")
+        return n
+    monkeypatch.setattr(mx.context, "num_gpus", count)
+
+
+def _torch_sees(monkeypatch, n, available=None):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: n > 0 if available is None
+                        else available)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: n)
 
 
 def test_mxnet_devices_with_two_gpus_and_with_none(monkeypatch):
-    try_gpu, try_all_gpus = mx_devices.try_gpu, mx_devices.try_all_gpus
-    monkeypatch.setattr(mx_devices, "num_gpus", lambda: 2)
-    assert (try_gpu(), try_gpu(1), try_gpu(2)) == (mx.gpu(0), mx.gpu(1), mx.cpu())
-    assert try_all_gpus() == [mx.gpu(0), mx.gpu(1)]
-    monkeypatch.setattr(mx_devices, "num_gpus", lambda: 0)
-    assert try_gpu() == mx.cpu() and try_all_gpus() == [mx.cpu()]
-
-
-def test_torch_devices_on_this_machine():
-    n = torch_devices.num_gpus()
-    assert n == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
-    assert torch_devices.try_gpu() == (torch.device("cuda:0") if n else torch.device("cpu"))
-    assert torch_devices.try_all_gpus() == (
-        [torch.device(f"cuda:{i}") for i in range(n)] or [torch.device("cpu")])
+    _mx_sees(monkeypatch, 2)
+    assert mx_devices.num_gpus() == 2
+    assert (mx_devices.try_gpu(), mx_devices.try_gpu(1), mx_devices.try_gpu(2)) == (
+        mx.gpu(0), mx.gpu(1), mx.cpu())
+    assert mx_devices.try_all_gpus() == [mx.gpu(0), mx.gpu(1)]
+    for n in (0, None):  # none counted, or the count itself fails
+        _mx_sees(monkeypatch, n)
+        assert mx_devices.num_gpus() == 0
+        assert mx_devices.try_gpu() == mx.cpu() and mx_devices.try_all_gpus() == [mx.cpu()]
 
 
 def test_torch_devices_with_two_gpus_and_with_none(monkeypatch):
-    try_gpu, try_all_gpus = torch_devices.try_gpu, torch_devices.try_all_gpus
-    monkeypatch.setattr(torch_devices, "num_gpus", lambda: 2)
     cuda = [torch.device("cuda:0"), torch.device("cuda:1")]
-    assert (try_gpu(), try_gpu(1), try_gpu(2)) == (*cuda, torch.device("cpu"))
-    assert try_all_gpus() == cuda
-    monkeypatch.setattr(torch_devices, "num_gpus", lambda: 0)
-    assert try_gpu() == torch.device("cpu") and try_all_gpus() == [torch.device("cpu")]
+    _torch_sees(monkeypatch, 2)
+    assert torch_devices.num_gpus() == 2
+    assert (torch_devices.try_gpu(), torch_devices.try_gpu(1), torch_devices.try_gpu(2)) == (
+        *cuda, torch.device("cpu"))
+    assert torch_devices.try_all_gpus() == cuda
+    # devices listed but CUDA unusable (a driver mismatch): none of them is offered
+    for n, available in ((0, False), (2, False)):
+        _torch_sees(monkeypatch, n, available)
+        assert torch_devices.num_gpus() == 0
+        assert torch_devices.try_gpu() == torch.device("cpu")
+        assert torch_devices.try_all_gpus() == [torch.device("cpu")]
+
+
+@pytest.mark.parametrize("devices, cpu", [(mx_devices, mx.cpu()),
+                                          (torch_devices, torch.device("cpu"))],
+                         ids=["mxnet", "torch"])
+def test_the_devices_of_this_machine_agree_with_each_other(devices, cpu):
+    """Whatever this machine has: try_all_gpus lists try_gpu(i) for every counted GPU, each of
+    them is usable, and the first one past them is the CPU."""
+    n = devices.num_gpus()
+    assert devices.try_gpu(n) == cpu
+    assert devices.try_all_gpus() == ([devices.try_gpu(i) for i in range(n)] or [cpu])
+    assert all(devices.check_device(d) == d for d in devices.try_all_gpus())
+    if n == 0:
+        assert devices.try_gpu() == cpu
 
 
 def _gpu(dl, i):

@@ -67,6 +67,7 @@ from ..callbacks import CSVLogger, LearningRateScheduler, ModelCheckpoint, Termi
 
 from .. import __version__  # noqa: E402
 
+#: The framework of this layer.
 FRAMEWORK = "mxnet"
 
 __all__ = [

@@ -12,9 +12,15 @@ def num_gpus():
 
     Examples
     --------
-    >>> from dlbook.mxnet.devices import num_gpus
-    >>> num_gpus() >= 0
-    True
+    The GPUs are numbered 0 to ``num_gpus() - 1``; the next number is refused:
+
+    >>> import mxnet as mx
+    >>> from dlbook.mxnet.devices import check_device, num_gpus
+    >>> try:
+    ...     check_device(mx.gpu(num_gpus()))
+    ... except ValueError as err:
+    ...     print(str(err)[:48])
+    Expected `device` to be a device of this machine
     """
     try:
         return mx.context.num_gpus()
@@ -27,10 +33,12 @@ def try_gpu(i=0):
 
     Examples
     --------
-    >>> import mxnet as mx
+    Asking for one GPU more than there are gives the CPU (on a CPU-only machine,
+    ``try_gpu()`` is that CPU):
+
     >>> from dlbook.mxnet.devices import try_gpu, num_gpus
-    >>> try_gpu() == (mx.gpu(0) if num_gpus() else mx.cpu())
-    True
+    >>> try_gpu(num_gpus())
+    cpu(0)
     """
     i = check_int("i", i, minimum=0)
     return mx.gpu(i) if num_gpus() > i else mx.cpu()
@@ -41,8 +49,12 @@ def try_all_gpus():
 
     Examples
     --------
-    >>> from dlbook.mxnet.devices import try_all_gpus
-    >>> len(try_all_gpus()) >= 1
+    The list is never empty, and starts with the device ``try_gpu()`` picks
+    (``[cpu(0)]`` on a CPU-only machine):
+
+    >>> from dlbook.mxnet.devices import try_all_gpus, try_gpu
+    >>> devices = try_all_gpus()
+    >>> devices[0] == try_gpu()
     True
     """
     n = num_gpus()

@@ -14,6 +14,7 @@ from .. import callbacks, download, launch, plot  # noqa: E402  (optim: the laye
 from ..callbacks import Callback, EarlyStopping, LivePlot, ProgressBar  # noqa: E402
 from ..plot import plot_function, plot_history, plot_lines, show_images, use_korean_font  # noqa: E402
 
+#: The framework of this layer.
 FRAMEWORK = "torch"
 
 __all__ = [

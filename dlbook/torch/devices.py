@@ -12,9 +12,15 @@ def num_gpus():
 
     Examples
     --------
-    >>> from dlbook.torch.devices import num_gpus
-    >>> num_gpus() >= 0
-    True
+    The GPUs are numbered 0 to ``num_gpus() - 1``; the next number is refused:
+
+    >>> import torch
+    >>> from dlbook.torch.devices import check_device, num_gpus
+    >>> try:
+    ...     check_device(torch.device("cuda", num_gpus()))
+    ... except ValueError as err:
+    ...     print(str(err)[:48])
+    Expected `device` to be a device of this machine
     """
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
@@ -24,10 +30,12 @@ def try_gpu(i=0):
 
     Examples
     --------
-    >>> import torch
+    Asking for one GPU more than there are gives the CPU (on a CPU-only machine,
+    ``try_gpu()`` is that CPU):
+
     >>> from dlbook.torch.devices import try_gpu, num_gpus
-    >>> try_gpu() == (torch.device("cuda:0") if num_gpus() else torch.device("cpu"))
-    True
+    >>> try_gpu(num_gpus())
+    device(type='cpu')
     """
     i = check_int("i", i, minimum=0)
     return torch.device(f"cuda:{i}") if num_gpus() > i else torch.device("cpu")
@@ -38,8 +46,12 @@ def try_all_gpus():
 
     Examples
     --------
-    >>> from dlbook.torch.devices import try_all_gpus
-    >>> len(try_all_gpus()) >= 1
+    The list is never empty, and starts with the device ``try_gpu()`` picks
+    (``[device(type='cpu')]`` on a CPU-only machine):
+
+    >>> from dlbook.torch.devices import try_all_gpus, try_gpu
+    >>> devices = try_all_gpus()
+    >>> devices[0] == try_gpu()
     True
     """
     n = num_gpus()
