@@ -592,7 +592,7 @@ def test_launch_links_point_to_the_notebooks_branch_of_the_repository():
 @pytest.mark.parametrize("chapter, needs", [
     ("embeddings", (["text"], [])),  # dlbook.text: konlpy's text, sentencepiece, kiwipiepy
     ("rnn", ([], ["bible-kjv"])),  # sequence.load_kjv reads the `bible` program
-    ("attention", ([], ["bible-kjv"])),
+    ("attention", (["text"], ["bible-kjv"])),        # the bills (konlpy) since the Korean section
     ("perceptron", ([], [])),
 ])
 def test_each_chapter_names_what_its_readers_must_install(chapter, needs):
