@@ -219,8 +219,8 @@ def printed_figures(root, lang):
 def test_each_edition_prints_the_figures_of_its_language(editions):
     from collections import Counter
 
-    counts = {lang: Counter(tag for _, tag in printed_figures(editions.root, lang))
-              for lang in LANGUAGES}
+    printed = {lang: printed_figures(editions.root, lang) for lang in LANGUAGES}
+    counts = {lang: Counter(tag for _, tag in printed[lang]) for lang in LANGUAGES}
     for lang, other in (("ko", "en"), ("en", "ko")):
         assert counts[lang][other] == 0, (lang, counts[lang])
         assert counts[lang]["no svg"] == 0, (lang, counts[lang])
@@ -228,8 +228,7 @@ def test_each_edition_prints_the_figures_of_its_language(editions):
     # Each figure with Korean text is drawn once per language, and the language-free
     # figures (no Hangul in them) are printed alike in both editions.
     assert counts["ko"]["ko"] == counts["en"]["en"], counts
-    untagged = {lang: sorted(s for s, tag in printed_figures(editions.root, lang) if tag is None)
-                for lang in LANGUAGES}
+    untagged = {lang: sorted(s for s, tag in printed[lang] if tag is None) for lang in LANGUAGES}
     assert untagged["ko"] == untagged["en"] and untagged["ko"], untagged
 
 

@@ -13,11 +13,12 @@ Steps:
    the fingerprint of dlbook's code (core plus that framework's layer; not its
    docstrings and comments) and the pins, never the prose -- else execute it.
    Runs execute ``--jobs`` at a time (default: one per CPU core, each kernel then
-   using cores/jobs threads), the longest first. Each executed notebook is kept with its execution record
-   (``metadata['dlbook']``: key, seconds, and for a failure the cell, the error's
-   name and the traceback) in ``executed/`` or, when a cell failed, ``failed/``;
-   every report below reads these records. A failing cell fails the build, naming
-   the chapter, the framework, the cell (and its line) and the traceback.
+   using cores/jobs threads), the longest first. Each executed notebook is kept
+   with its execution record (``metadata['dlbook']``: key, seconds, and for a
+   failure the cell, the error's name and the traceback) in ``executed/`` or,
+   when a cell failed, ``failed/``; every report below reads these records. A
+   failing cell fails the build, naming the chapter, the framework, the cell (and
+   its line) and the traceback.
 3. Merge each chapter's runs into one notebook (``_build/.dlbook/merged``) that
    the site renders without executing anything (``book/_ext/frameworks_site.py``):
    framework cells with their own outputs, shared cells with the first run's
@@ -100,11 +101,9 @@ def _code(source):
     except (SyntaxError, ValueError):
         return source
     for node in ast.walk(tree):
-        body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
+                and ast.get_docstring(node, clean=False) is not None):
+            node.body = node.body[1:] or [ast.Pass()]
     return ast.dump(tree).encode()
 
 
