@@ -154,6 +154,19 @@ def torch_env(rank, num_workers, master_addr="127.0.0.1", master_port=29500, loc
 def find_free_port(host="127.0.0.1"):
     """A TCP port on ``host`` that no program listens on right now.
 
+    The operating system picks it (a bind to port 0), and the port is released
+    again at once, so another program may take it before it is used.
+
+    Parameters
+    ----------
+    host : str, default '127.0.0.1'
+        An IPv4 address (or host name) of this machine; one that cannot be bound
+        raises OSError.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> from dlbook.launch import find_free_port

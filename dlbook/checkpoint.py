@@ -72,6 +72,28 @@ def pack_state(state, prefix, arrays, is_array, to_numpy):
     ids; an entry's arrays are named ``prefix/key``, an item's ``prefix.i``), and an array (``is_array(x)``) ``{"array": name, "dtype": ...}`` with
     ``arrays[name] = to_numpy(x)``.
 
+    Parameters
+    ----------
+    state : object
+        The nested state: None, a bool, int, float or str, an array, or tuples,
+        lists and dicts of these. Anything else raises TypeError.
+    prefix : str
+        The name under which ``state``'s arrays go into ``arrays``; nested
+        entries extend it (``prefix/key`` for a dict's, ``prefix.i`` for a tuple's
+        or list's).
+    arrays : dict
+        Receives ``{name: to_numpy(x)}`` for every array found (changed in place).
+    is_array : callable
+        ``is_array(x) -> bool``: whether ``x`` is one of the framework's arrays.
+    to_numpy : callable
+        ``to_numpy(x)``: the NumPy array of such an array.
+
+    Returns
+    -------
+    object
+        The JSON-serializable description that :func:`unpack_state` reads (None
+        for a ``state`` of None).
+
     Examples
     --------
     >>> import numpy as onp
@@ -105,6 +127,23 @@ def pack_state(state, prefix, arrays, is_array, to_numpy):
 
 def unpack_state(spec, arrays, from_numpy):
     """Rebuild what :func:`pack_state` described; ``from_numpy(array, dtype)`` makes each array.
+
+    Parameters
+    ----------
+    spec : object
+        A description made by :func:`pack_state` (also after a JSON round trip,
+        as read from a checkpoint's manifest).
+    arrays : dict
+        The NumPy arrays it names, ``{name: numpy.ndarray}``; a name missing
+        from it raises KeyError.
+    from_numpy : callable
+        ``from_numpy(array, dtype)``: the framework's array for a NumPy array and
+        the saved dtype (a string such as ``'float32'``).
+
+    Returns
+    -------
+    object
+        The state, with the tuples, lists, dicts, values and arrays that were packed.
 
     Examples
     --------
@@ -182,6 +221,19 @@ def save(path, trainer, loader=None):
     The layers' ``save_checkpoint`` (same arguments) calls it; see
     :func:`dlbook.mxnet.checkpoint.save_checkpoint`.
 
+    Parameters
+    ----------
+    path : str or Path
+        Target file (conventionally ``*.npz``), written atomically. Its folder
+        must exist (else FileNotFoundError).
+    trainer : dlbook.training.BaseTrainer
+        A trainer of either layer (:class:`dlbook.mxnet.train.Trainer`,
+        :class:`dlbook.torch.train.Trainer`); anything else raises TypeError.
+    loader : dlbook.data.BaseArrayLoader, optional
+        Also save its shuffling state, so a resumed run sees batches in the
+        same order as an uninterrupted one. Anything but an array loader raises
+        TypeError.
+
     Examples
     --------
     >>> import os, tempfile
@@ -224,6 +276,21 @@ def load(path, trainer, loader=None):
 
     The layers' ``load_checkpoint`` (same arguments) calls it; see
     :func:`dlbook.mxnet.checkpoint.load_checkpoint`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save`; a missing file raises FileNotFoundError,
+        one that is not a checkpoint of this trainer's layer, network, optimizer
+        and ``lr_schedule`` raises :class:`CheckpointError`.
+    trainer : dlbook.training.BaseTrainer
+        A trainer of the layer that saved the file, with the same architecture,
+        optimizer and ``lr_schedule``; anything but a dlbook trainer raises
+        TypeError. Its parameters, optimizer state, history, update count,
+        learning rate (and schedule) are replaced.
+    loader : dlbook.data.BaseArrayLoader, optional
+        Also restore its shuffling state, if the file holds one. Anything but an
+        array loader raises TypeError.
 
     Examples
     --------

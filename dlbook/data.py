@@ -324,6 +324,20 @@ def scale(X_train, *others, method="standard"):
 def one_hot(labels, num_classes):
     """Encode integer class labels as one-hot rows (a NumPy ``float32`` array).
 
+    Parameters
+    ----------
+    labels : array-like, shape (n,)
+        Non-empty, one-dimensional class labels in ``[0, num_classes)``: integers,
+        or floats with integer values (fractional values raise ValueError).
+    num_classes : int
+        Number of columns, at least 1; a label outside ``[0, num_classes)`` raises
+        ValueError.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, num_classes)
+        ``float32`` rows with a 1 in each label's column and 0 elsewhere.
+
     Examples
     --------
     >>> from dlbook.data import one_hot

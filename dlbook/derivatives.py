@@ -18,6 +18,14 @@ __all__ = ["check_elementwise", "numerical_derivative"]
 def check_elementwise(x_shape, y_shape):
     """Raise a ``ValueError`` unless ``f(x)`` (shape ``y_shape``) has the shape of ``x``.
 
+    Parameters
+    ----------
+    x_shape : tuple of int
+        Shape of the input ``x``.
+    y_shape : tuple of int
+        Shape of the output ``f(x)``; any other shape than ``x_shape`` raises
+        ValueError.
+
     Examples
     --------
     >>> from dlbook.derivatives import check_elementwise

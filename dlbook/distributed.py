@@ -63,6 +63,18 @@ Examples
 def missing_variables(names, environ=None):
     """The names in ``names`` that are unset or empty in ``environ`` (default: ``os.environ``).
 
+    Parameters
+    ----------
+    names : iterable of str
+        Variable names, e.g. :data:`DMLC_VARIABLES` or :data:`TORCH_VARIABLES`.
+    environ : mapping, optional
+        Default: ``os.environ``.
+
+    Returns
+    -------
+    list of str
+        The missing names, in the order of ``names``.
+
     Examples
     --------
     >>> from dlbook.distributed import TORCH_VARIABLES, missing_variables

@@ -50,6 +50,17 @@ def default_cache_dir():
 def sha256_of(path):
     """SHA-256 of a file, read in chunks.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file, read in binary mode in chunks of 1 MiB (a missing file raises
+        FileNotFoundError).
+
+    Returns
+    -------
+    str
+        The digest as 64 lowercase hex digits.
+
     Examples
     --------
     >>> import tempfile
@@ -166,6 +177,16 @@ def safe_extract(archive, dest):
     Members with absolute paths or ``..`` components, and links or devices,
     are refused before anything is written, so an archive can never write
     outside ``dest``.
+
+    Parameters
+    ----------
+    archive : str or Path
+        A zip or tar file (tar compressed with gzip, bzip2 or xz is detected
+        from its content); anything else raises :class:`DownloadError`, a
+        missing file FileNotFoundError.
+    dest : str or Path
+        The folder to extract into, created (with its parents) if missing.
+        Existing files of the same names are overwritten.
 
     Returns
     -------

@@ -72,6 +72,18 @@ def english_span(text):
     last parenthesised group of the text (the Korean part may hold parentheses of
     its own: ``GPU (선택 사항) (GPU, Optional)``). The English part holds no Hangul.
 
+    Parameters
+    ----------
+    text : str
+        The text; trailing white space is ignored.
+
+    Returns
+    -------
+    tuple of int or None
+        ``(start, end)`` such that ``text[start:end]`` is the English name without
+        the white space around it inside the parentheses; None when ``text`` does
+        not end with such a group after Korean text.
+
     Examples
     --------
     >>> text = "GPU (선택 사항) (GPU, Optional)"
@@ -172,6 +184,16 @@ def in_language(text, lang):
 def figure_texts(fig):
     """Every text artist of ``fig`` with a non-empty text, tick labels included.
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, searched with ``fig.findobj``; tick labels that a formatter
+        makes only when the figure is drawn are not among them yet.
+
+    Returns
+    -------
+    list of matplotlib.text.Text
+
     Examples
     --------
     >>> import matplotlib
@@ -205,6 +227,16 @@ def figure_in_language(fig, lang, missing=None):
     a formatter makes when the figure is drawn, such as category names) are
     replaced by :func:`in_language`. A Korean text with no English part stays as
     it is; its text is appended to the list ``missing`` when one is given.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure; the ``with`` statement gives it back (``as fig``).
+    lang : {'ko', 'en'}
+        The language to show; anything else raises ValueError.
+    missing : list, optional
+        Receives, once each, the Korean texts without an English part, which
+        stay in Korean (only with ``'en'``). By default they are not collected.
 
     Examples
     --------

@@ -266,6 +266,17 @@ def accuracy(y_true, scores):
 def mean_squared_error(y_true, y_pred):
     """Mean of ``(y_pred - y_true)**2`` over examples and outputs (``y_true`` reshaped like ``y_pred``).
 
+    Parameters
+    ----------
+    y_true : array-like, shape (n, ...)
+        Targets: ``n`` examples with as many values in all as ``y_pred``.
+    y_pred : array-like, shape (n, ...)
+        Predictions, with the same number of examples (else ValueError).
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> from dlbook.metrics import mean_squared_error
@@ -279,6 +290,17 @@ def mean_squared_error(y_true, y_pred):
 
 def mean_absolute_error(y_true, y_pred):
     """Mean of ``|y_pred - y_true|`` over examples and outputs (``y_true`` reshaped like ``y_pred``).
+
+    Parameters
+    ----------
+    y_true : array-like, shape (n, ...)
+        Targets: ``n`` examples with as many values in all as ``y_pred``.
+    y_pred : array-like, shape (n, ...)
+        Predictions, with the same number of examples (else ValueError).
+
+    Returns
+    -------
+    float
 
     Examples
     --------

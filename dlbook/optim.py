@@ -129,6 +129,17 @@ def rosenbrock(a=1.0, b=100.0):
     The minimum ``f = 0`` lies at ``(a, a^2)`` at the end of a long, curved,
     nearly flat valley: easy to find, slow to follow.
 
+    Parameters
+    ----------
+    a : float, default 1.0
+        Where the minimum lies: ``(a, a^2)``. Any real number.
+    b : float, default 100.0
+        Steepness of the valley's walls (positive).
+
+    Returns
+    -------
+    Objective2D
+
     Examples
     --------
     >>> from dlbook.optim import rosenbrock

@@ -333,6 +333,21 @@ def plot_function(f, x, name=None, derivative=True, xlabel="x", ylabel=None, ax=
 def show_images(images, nrows, ncols, titles=None, scale=1.5):
     """Show a grid of images (grayscale ``(n, h, w)`` / ``(n, 1, h, w)`` or RGB ``(n, h, w, 3)``).
 
+    Parameters
+    ----------
+    images : array-like, shape (n, h, w), (n, 1, h, w) or (n, h, w, 3)
+        The images (NumPy, MXNet or PyTorch on the CPU), grayscale drawn with the
+        ``gray`` color map. Another number of dimensions raises ValueError.
+    nrows, ncols : int
+        The grid, at least 1 each; the first ``nrows * ncols`` images are shown,
+        and cells beyond the last image stay empty.
+    titles : sequence of str, optional
+        One title per image shown (at least as many as are shown, else
+        ValueError). By default the images have none.
+    scale : float, default 1.5
+        Size of each cell in inches: the figure is ``(ncols * scale, nrows *
+        scale)``.
+
     Returns
     -------
     numpy.ndarray of matplotlib.axes.Axes

@@ -132,6 +132,12 @@ class Schedule:
 class Constant(Schedule):
     """The trainer's learning rate throughout, after an optional warm-up.
 
+    Parameters
+    ----------
+    warmup : int or None, default 0
+        Updates of linear warm-up, at least 0 (``None``: one epoch of the first
+        ``fit``, what the name ``'warmup'`` of :func:`get_schedule` gives).
+
     Examples
     --------
     >>> from dlbook.schedules import Constant

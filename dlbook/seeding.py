@@ -20,6 +20,16 @@ MAX_SEED = 2**31 - 1
 def check_seed(seed):
     """Return ``seed`` as an ``int`` in [0, :data:`MAX_SEED`], or raise a clear error.
 
+    Parameters
+    ----------
+    seed : int
+        An integer (Python's or NumPy's) from 0 to :data:`MAX_SEED`. A bool or a
+        non-integer raises TypeError, an integer out of range ValueError.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> from dlbook.seeding import check_seed

@@ -23,6 +23,16 @@ FIGURE_FORMATS = ("svg", "png", "retina")
 def check_figure_format(figure_format):
     """Return ``figure_format`` if it is one of :data:`FIGURE_FORMATS`, or raise a clear error.
 
+    Parameters
+    ----------
+    figure_format : {'svg', 'png', 'retina'}
+        The format to check; anything else raises ValueError, which lists the
+        formats.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> from dlbook.session import check_figure_format
@@ -43,6 +53,19 @@ def check_figure_language(figure_language, figure_format="svg"):
     loss)"). When ``figure_language`` is None, the environment variable
     :data:`FIGURE_LANGUAGE_VARIABLE` is read (empty: None). ``'both'`` needs SVG
     figures, which carry their language in the file.
+
+    Parameters
+    ----------
+    figure_language : {'ko', 'en', 'both'} or None
+        The language asked for; None reads :data:`FIGURE_LANGUAGE_VARIABLE`.
+        Any other value, here or in the variable, raises ValueError.
+    figure_format : str, default 'svg'
+        The figure format that will be used (see :func:`check_figure_format`);
+        ``'both'`` with another format than ``'svg'`` raises ValueError.
+
+    Returns
+    -------
+    {'ko', 'en', 'both'} or None
 
     Examples
     --------

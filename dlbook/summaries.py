@@ -12,6 +12,17 @@ __all__ = ["check_input_shape", "format_summary", "note_failed_pass", "unknown_s
 def check_input_shape(input_shape):
     """Return ``input_shape`` as a tuple of positive ints, or raise a clear ``ValueError``.
 
+    Parameters
+    ----------
+    input_shape : tuple or list of int
+        The shape of one batch, batch axis first, at least two axes, each a
+        positive Python ``int`` (a bool, a NumPy integer, a non-sequence or an
+        empty one raises ValueError).
+
+    Returns
+    -------
+    tuple of int
+
     Examples
     --------
     >>> from dlbook.summaries import check_input_shape
@@ -50,6 +61,19 @@ def check_input_shape(input_shape):
 def note_failed_pass(error, input_shape):
     """Add to ``error`` (raised by the network) a note on what ``summary`` ran and that the net is unchanged.
 
+    Parameters
+    ----------
+    error : BaseException
+        The exception the network raised; the note is added in place
+        (``error.add_note``).
+    input_shape : sequence of int
+        The shape ``summary`` ran the network on, quoted in the note.
+
+    Returns
+    -------
+    BaseException
+        ``error`` itself, to re-raise.
+
     Examples
     --------
     >>> from dlbook.summaries import note_failed_pass
@@ -69,6 +93,19 @@ def note_failed_pass(error, input_shape):
 
 def unknown_shape_error(name, shape):
     """The ``RuntimeError`` for counting a parameter whose shape is not known yet.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, e.g. ``'0.weight'``.
+    shape : object
+        What is known of its shape (a shape with unknown axes, or a word such as
+        ``'uninitialized'``), shown in parentheses.
+
+    Returns
+    -------
+    RuntimeError
+        The error, to raise.
 
     Examples
     --------

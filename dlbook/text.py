@@ -345,6 +345,14 @@ class Tokenizer:
 class WordTokenizer(Tokenizer):
     """Split on whitespace: for Korean, one token per 어절 (eojeol, a spaced word with its endings).
 
+    Parameters
+    ----------
+    min_freq : int, default 1
+        ``fit`` keeps tokens seen at least this often (at least 1).
+    max_size : int, optional
+        ``fit`` keeps at most this many entries (the unknown token included; at
+        least 2). By default every token seen ``min_freq`` times.
+
     Examples
     --------
     >>> from dlbook.text import WordTokenizer
@@ -568,6 +576,16 @@ def get_tokenizer(name, **options):
     :class:`SentencePieceTokenizer` (``vocab_size``, ``character_coverage``) or
     :class:`MorphemeTokenizer` (``tags``).
 
+    Parameters
+    ----------
+    name : {'word', 'syllable', 'bpe', 'unigram', 'morpheme'}
+        The tokenizer (:data:`TOKENIZERS`).
+    **options
+        Arguments of its class: ``min_freq`` and ``max_size`` for ``'word'``,
+        ``'syllable'`` and ``'morpheme'``, with ``keep_spaces`` (``'syllable'``)
+        or ``tags`` (``'morpheme'``); ``vocab_size`` and ``character_coverage``
+        for ``'bpe'`` and ``'unigram'``.
+
     Raises
     ------
     ValueError
@@ -604,6 +622,18 @@ _ENGLISH_WORD = re.compile(r"[a-z]+")
 
 def english_words(text):
     """The words of an English text, lower-cased, without digits or punctuation.
+
+    Parameters
+    ----------
+    text : str
+        A non-empty text (a non-string raises TypeError, an empty or blank one
+        ValueError). A word is a run of the letters a to z after lower-casing:
+        any other character (an apostrophe, a digit, an accented letter) ends
+        it and is left out.
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------

@@ -82,6 +82,14 @@ class BatchLogs(Mapping):
     ``logs["loss"]`` divides by the batch size and converts, which makes the
     host wait for the device. ``size`` is the number of examples.
 
+    Parameters
+    ----------
+    size : int
+        The number of examples in the batch (positive: the means divide by it).
+    sums : dict
+        ``{key: sum over the batch}`` for the loss and each metric: device
+        scalars (anything with ``.item()``) or plain numbers. Kept, not copied.
+
     Examples
     --------
     >>> from dlbook.training import BatchLogs
@@ -120,6 +128,14 @@ class BatchLogs(Mapping):
 
 class CallbackList:
     """The callbacks of one run; calls only the hooks each callback overrides.
+
+    Parameters
+    ----------
+    callbacks : iterable of dlbook.callbacks.Callback
+        The run's callbacks, called in this order. An ``on_epoch_begin(epoch)``
+        without ``logs`` (dlbook 0.1's signature) is called without them.
+    trainer : dlbook.training.BaseTrainer or None
+        Set as each callback's ``trainer`` attribute.
 
     Examples
     --------

@@ -68,48 +68,6 @@ def _parameters(obj):
     return [p for p in inspect.signature(obj).parameters if p not in ("self", "cls")]
 
 
-# Public callables whose docstrings describe their parameters only in the prose (or not at
-# all), written before the style guide asked for a section: the list may only shrink. A name
-# that gains a Parameters section must leave it (the test says so), a new name may not join.
-NO_PARAMETERS_SECTION = {
-    "dlbook.mxnet.models.ResidualBlock", "dlbook.torch.models.ResidualBlock",
-    "dlbook.checkpoint.load", "dlbook.checkpoint.pack_state", "dlbook.checkpoint.save",
-    "dlbook.checkpoint.unpack_state",
-    "dlbook.data.one_hot",
-    "dlbook.derivatives.check_elementwise",
-    "dlbook.distributed.missing_variables",
-    "dlbook.download.safe_extract", "dlbook.download.sha256_of",
-    "dlbook.language.english_span", "dlbook.language.figure_in_language",
-    "dlbook.language.figure_texts",
-    "dlbook.launch.find_free_port",
-    "dlbook.metrics.mean_absolute_error", "dlbook.metrics.mean_squared_error",
-    "dlbook.mxnet.checkpoint.load_checkpoint",
-    "dlbook.mxnet.devices.try_gpu",
-    "dlbook.mxnet.metrics.get_loss", "dlbook.mxnet.metrics.get_metric",
-    "dlbook.mxnet.metrics.loss_name",
-    "dlbook.mxnet.models.Sequential",
-    "dlbook.mxnet.train.get_initializer",
-    "dlbook.optim.rosenbrock",
-    "dlbook.plot.show_images",
-    "dlbook.schedules.Constant",
-    "dlbook.seeding.check_seed",
-    "dlbook.session.check_figure_format", "dlbook.session.check_figure_language",
-    "dlbook.summaries.check_input_shape", "dlbook.summaries.note_failed_pass",
-    "dlbook.summaries.unknown_shape_error",
-    "dlbook.text.WordTokenizer", "dlbook.text.english_words", "dlbook.text.get_tokenizer",
-    "dlbook.torch.checkpoint.load_checkpoint",
-    "dlbook.torch.devices.try_gpu",
-    "dlbook.torch.distributed.KVStore", "dlbook.torch.distributed.is_distributed",
-    "dlbook.torch.metrics.HuberLoss", "dlbook.torch.metrics.L1Loss",
-    "dlbook.torch.metrics.L2Loss", "dlbook.torch.metrics.SigmoidBinaryCrossEntropyLoss",
-    "dlbook.torch.metrics.SoftmaxCrossEntropyLoss", "dlbook.torch.metrics.get_loss",
-    "dlbook.torch.metrics.get_metric", "dlbook.torch.metrics.loss_name",
-    "dlbook.torch.models.Sequential",
-    "dlbook.torch.train.get_initializer",
-    "dlbook.training.BatchLogs", "dlbook.training.CallbackList",
-}
-
-
 def test_every_module_declares_all():
     missing = [m.__name__ for m in MODULES if not hasattr(m, "__all__")]
     assert not missing, missing
@@ -139,19 +97,11 @@ def test_parameters_section_names_exactly_the_signatures_parameters(qualname):
     params = _parameters(obj)
     sections = _sections(inspect.getdoc(obj))
     if "Parameters" not in sections:
-        if params:
-            assert qualname in NO_PARAMETERS_SECTION, (
-                f"{qualname}{inspect.signature(obj)} has no Parameters section")
+        assert not params, f"{qualname}{inspect.signature(obj)} has no Parameters section"
         return
-    assert qualname not in NO_PARAMETERS_SECTION, (
-        f"{qualname} has a Parameters section now: take it off NO_PARAMETERS_SECTION")
     documented = _documented(sections["Parameters"] + sections.get("Other Parameters", ""))
     assert [p for p in params if p not in documented] == [], f"{qualname}: undocumented"
     assert sorted(documented - set(params)) == [], f"{qualname}: not in the signature"
-
-
-def test_the_no_parameters_list_names_only_public_callables():
-    assert sorted(NO_PARAMETERS_SECTION - set(CALLABLES)) == []
 
 
 _SOURCES = {path: path.read_text(encoding="utf-8")

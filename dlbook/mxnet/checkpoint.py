@@ -104,6 +104,17 @@ def load_checkpoint(path, trainer, loader=None):
     ``lr_schedule``. After loading, ``trainer.fit`` continues from the saved
     epoch, and training continues exactly as an uninterrupted run would.
 
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save_checkpoint` in this layer.
+    trainer : dlbook.mxnet.train.Trainer
+        Its parameters, optimizer state, history, update count and learning
+        rate (and schedule) are replaced by the file's.
+    loader : dlbook.mxnet.data.ArrayLoader, optional
+        Also restore its shuffling state (if the file holds one), so a resumed
+        run sees batches in the same order as an uninterrupted one.
+
     Raises
     ------
     FileNotFoundError

@@ -31,6 +31,16 @@ def num_gpus():
 def try_gpu(i=0):
     """Return ``mx.gpu(i)`` if that GPU exists, otherwise ``mx.cpu()``.
 
+    Parameters
+    ----------
+    i : int, default 0
+        The GPU's number, from 0 (a negative number raises ValueError, a
+        non-integer TypeError).
+
+    Returns
+    -------
+    mxnet.Context
+
     Examples
     --------
     Asking for one GPU more than there are gives the CPU (on a CPU-only machine,

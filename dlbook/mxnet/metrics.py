@@ -115,6 +115,18 @@ def get_metric(metric):
     A plain function ``f(y_true, y_pred) -> float`` of NumPy arrays becomes a
     :class:`dlbook.metrics.FunctionMetric`, computed over each epoch's examples at once.
 
+    Parameters
+    ----------
+    metric : str, Metric, Metric subclass or callable
+        A name in :data:`METRICS` (a fresh metric; an unknown name raises
+        ValueError and lists the names), a :class:`dlbook.metrics.Metric`
+        (returned as it is), a Metric class (instantiated) or a function
+        ``f(y_true, y_pred) -> float``. Anything else raises TypeError.
+
+    Returns
+    -------
+    dlbook.metrics.Metric
+
     Examples
     --------
     >>> from dlbook.mxnet.metrics import get_metric
@@ -160,6 +172,17 @@ def get_loss(loss):
     ``Loss`` (or any callable ``loss(y_hat, y)`` returning one value per
     example) is passed through.
 
+    Parameters
+    ----------
+    loss : str or callable
+        A name in :data:`LOSSES` (a new Gluon loss block; an unknown name raises
+        ValueError and lists the names) or a callable ``loss(y_hat, y)``,
+        returned as it is. Anything else raises TypeError.
+
+    Returns
+    -------
+    mxnet.gluon.loss.Loss or callable
+
     Examples
     --------
     >>> import mxnet as mx
@@ -183,6 +206,16 @@ def loss_name(loss):
     ``'binary_cross_entropy'``, ...). Gluon's own loss blocks are recognized
     too; a ``SoftmaxCrossEntropyLoss(sparse_label=False)`` takes
     probabilities, not class labels, and is not.
+
+    Parameters
+    ----------
+    loss : object
+        A loss, e.g. what :func:`get_loss` returns or a Gluon loss block; any
+        other object (a function of its own) is allowed and gives None.
+
+    Returns
+    -------
+    str or None
 
     Examples
     --------

@@ -53,6 +53,17 @@ def get_initializer(initializer):
     U(-0.07, 0.07), ``'zeros'`` and ``'ones'`` constants. Biases start at 0 in
     any case (Gluon layers set that themselves). An Initializer is passed through.
 
+    Parameters
+    ----------
+    initializer : str, mxnet.init.Initializer or None
+        A name of :data:`dlbook.training.INITIALIZERS` (an unknown name raises
+        ValueError and lists the names), an Initializer (returned as it is), or
+        None for ``'xavier'``. Anything else raises TypeError.
+
+    Returns
+    -------
+    mxnet.init.Initializer
+
     Examples
     --------
     >>> from dlbook.mxnet.train import get_initializer

@@ -55,6 +55,18 @@ def load_checkpoint(path, trainer, loader=None):
     gives them). After loading, ``trainer.fit`` continues from the saved
     epoch, exactly as an uninterrupted run would.
 
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save_checkpoint` in this layer.
+    trainer : dlbook.torch.train.Trainer
+        Its parameters (and buffers), optimizer state, history, update count,
+        learning rate (and schedule) and PyTorch's random number generators are
+        replaced by the file's.
+    loader : dlbook.torch.data.ArrayLoader, optional
+        Also restore its shuffling state (if the file holds one), so a resumed
+        run sees batches in the same order as an uninterrupted one.
+
     Raises
     ------
     FileNotFoundError

@@ -28,6 +28,16 @@ def num_gpus():
 def try_gpu(i=0):
     """Return ``torch.device(f"cuda:{i}")`` if that GPU exists, otherwise ``torch.device("cpu")``.
 
+    Parameters
+    ----------
+    i : int, default 0
+        The GPU's number, from 0 (a negative number raises ValueError, a
+        non-integer TypeError).
+
+    Returns
+    -------
+    torch.device
+
     Examples
     --------
     Asking for one GPU more than there are gives the CPU (on a CPU-only machine,

@@ -103,6 +103,22 @@ class KVStore:
     ``'dist_sync'`` it averages the gradients over every worker of the
     process group.
 
+    The constructor stores its arguments without checking them:
+    :func:`create_kvstore` checks the name and reads ``rank`` and
+    ``num_workers`` from the process group.
+
+    Parameters
+    ----------
+    kind : {'local', 'device', 'dist_sync'}
+        The kvstore's type (:attr:`type`).
+    rank : int, default 0
+        This worker's rank in the process group.
+    num_workers : int, default 1
+        Number of workers; with 1 there is nothing to broadcast or average.
+    backend : str, optional
+        The ``torch.distributed`` backend of the process group (``'gloo'`` for
+        ``'dist_sync'``); None for one process.
+
     Attributes
     ----------
     type : str
@@ -277,6 +293,16 @@ def check_kvstore(kvstore):
 
 def is_distributed(kvstore):
     """Whether ``kvstore`` combines gradients across worker processes (its type contains ``dist``).
+
+    Parameters
+    ----------
+    kvstore : str, KVStore or None
+        Checked as by :func:`check_kvstore` (ValueError for an unknown name or one
+        of MXNet's without a PyTorch counterpart, TypeError for anything else).
+
+    Returns
+    -------
+    bool
 
     Examples
     --------

@@ -131,6 +131,18 @@ def get_metric(metric):
     A plain function ``f(y_true, y_pred) -> float`` of NumPy arrays becomes a
     :class:`dlbook.metrics.FunctionMetric`, computed over each epoch's examples at once.
 
+    Parameters
+    ----------
+    metric : str, Metric, Metric subclass or callable
+        A name in :data:`METRICS` (a fresh metric; an unknown name raises
+        ValueError and lists the names), a :class:`dlbook.metrics.Metric`
+        (returned as it is), a Metric class (instantiated) or a function
+        ``f(y_true, y_pred) -> float``. Anything else raises TypeError.
+
+    Returns
+    -------
+    dlbook.metrics.Metric
+
     Examples
     --------
     >>> from dlbook.torch.metrics import get_metric
@@ -254,6 +266,17 @@ def get_loss(loss):
     callable ``loss(y_hat, y)`` returning one value per example is passed
     through.
 
+    Parameters
+    ----------
+    loss : str or callable
+        A name in :data:`LOSSES` (a new loss module; an unknown name raises
+        ValueError and lists the names) or a callable ``loss(y_hat, y)``,
+        returned as it is. Anything else raises TypeError.
+
+    Returns
+    -------
+    torch.nn.Module or callable
+
     Examples
     --------
     >>> import torch
@@ -276,6 +299,17 @@ def loss_name(loss):
     labels for ``'cross_entropy'``, one 0/1 label per output for
     ``'binary_cross_entropy'``, ...). This layer's loss modules are recognized;
     any other callable is a loss of its own.
+
+    Parameters
+    ----------
+    loss : object
+        A loss, e.g. what :func:`get_loss` returns or one of this layer's loss
+        modules; any other object (a function of its own) is allowed and gives
+        None.
+
+    Returns
+    -------
+    str or None
 
     Examples
     --------

@@ -21,6 +21,10 @@ __all__ = ["ACTIVATIONS", "Sequential", "activation_layer", "mlp", "lenet", "Res
 class Sequential(nn.Sequential):
     """``torch.nn.Sequential`` with Gluon's ``add``, so both layers build models alike.
 
+    The constructor is PyTorch's, ``Sequential(*modules)`` (or one
+    ``OrderedDict`` of named modules); add the layers with :meth:`add`, which
+    takes several at once.
+
     Examples
     --------
     >>> import torch
@@ -193,12 +197,33 @@ def _projection_layers(layer, channels, strides):
 class ResidualBlock(nn.Module):
     """The basic residual block of He et al. (2016): ``relu(F(x) + shortcut(x))``.
 
-    Built by :func:`residual_block`, which documents the arguments. ``branch``
+    Built by :func:`residual_block` (the same arguments). ``branch``
     is the residual branch ``F`` (two weight layers with batch normalization),
     ``shortcut`` is None for the identity or the projection block. With
     ``residual=False`` the block computes ``relu(F(x))``: the same layers
     without the shortcut (a "plain" block). The same class exists in
     :mod:`dlbook.mxnet.models`; its layers are lazy, as in the other builders.
+
+    Parameters
+    ----------
+    channels : int
+        Output channels (``layer='conv'``) or features (``layer='dense'``), at
+        least 1.
+    strides : int, default 1
+        Stride of the first convolution; 2 halves height and width
+        (``layer='conv'`` only: another value with ``layer='dense'`` raises
+        ValueError).
+    layer : {'conv', 'dense'}, default 'conv'
+        3x3 convolutions on ``(batch, channels, height, width)`` or dense layers
+        on ``(batch, features)``.
+    projection : bool, optional
+        Put a 1x1 convolution (or a dense layer) with batch norm on the
+        shortcut, needed when the input's channels or size differ from the
+        output's. Default: only when ``residual`` and ``strides > 1``; True
+        with ``residual=False``, or False with ``strides > 1``, raises ValueError.
+    residual : bool, default True
+        False builds the same layers without the shortcut, ``relu(F(x))``: the
+        "plain" block to compare with.
 
     Examples
     --------

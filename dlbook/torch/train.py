@@ -111,6 +111,19 @@ def get_initializer(initializer):
     U(-0.07, 0.07), ``'zeros'`` and ``'ones'`` constants. A callable (e.g.
     ``torch.nn.init.orthogonal_``) is passed through.
 
+    Parameters
+    ----------
+    initializer : str, callable or None
+        A name of :data:`dlbook.training.INITIALIZERS` (an unknown name raises
+        ValueError and lists the names), a function ``f(weight)`` that
+        initializes a tensor in place (returned as it is), or None for
+        ``'xavier'``. Anything else raises TypeError.
+
+    Returns
+    -------
+    callable
+        ``f(weight)``, which fills the tensor ``weight`` in place.
+
     Examples
     --------
     >>> import torch
