@@ -27,8 +27,9 @@ SETTINGS = [
     ("1 thread", {"OMP_NUM_THREADS": "1"}, [], "what MXNet starts by itself on 2 cores"),
     ("static_shape", {}, ["--static-shape"], "hybridize(static_alloc=True, static_shape=True)"),
     ("optimize_for oneDNN", {}, ["--backend", "MKLDNN"], "oneDNN subgraph fusion (optimize_for)"),
-    ("update per parameter", {"MXNET_OPTIMIZER_AGGREGATION_SIZE": "1"}, [],
-     "sgd_update per parameter instead of the fused multi_sgd_update"),
+    ("one parameter per fused update", {"MXNET_OPTIMIZER_AGGREGATION_SIZE": "1"}, [],
+     "multi_sgd_update called with one parameter at a time (MXNet's SGD never calls "
+     "sgd_update for dense weights; dlbook's SGD does)"),
     ("NaiveEngine", {"MXNET_ENGINE_TYPE": "NaiveEngine"}, [], "synchronous engine, no worker threads"),
     ("no oneDNN", {"MXNET_MKLDNN_ENABLED": "0"}, [], "MXNet's own kernels instead of oneDNN's"),
 ]

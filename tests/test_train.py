@@ -1127,3 +1127,61 @@ def test_mxnet_adamw_decay_is_decoupled_from_the_gradient():
     v = mx.nd.array([1.0, -2.0])
     adam.update(0, v, mx.nd.zeros(2), adam.create_state(0, v))  # L2: wd * w enters Adam's average
     onp.testing.assert_allclose(v.asnumpy(), [0.9, -1.9], rtol=1e-5)  # a step of lr, not lr * wd * w
+
+
+@pytest.mark.parametrize("params", [{}, {"momentum": 0.9, "wd": 1e-3}, {"clip_gradient": 0.05},
+                                    {"lr_mult": True}, {"momentum": 0.5, "lr_mult": True}])
+def test_mxnet_sgd_takes_the_steps_of_mxnets_own_sgd_bit_for_bit(params):
+    """'sgd' updates one parameter at a time (faster than multi_sgd_update) with MXNet's rule."""
+    from dlbook.mxnet.train import SGD
+
+    params = dict(params)
+    lr_mult = params.pop("lr_mult", False)
+    rng = onp.random.default_rng(2)
+    X = rng.normal(size=(96, 5)).astype("float32")
+    y = rng.integers(0, 3, size=96)
+    weights = []
+    for optimizer in ("sgd", "stock"):
+        with mx.np_shape(True), mx.np_array(True):
+            mx.random.seed(0)
+            net = gluon.nn.Sequential()
+            net.add(gluon.nn.Dense(8, activation="relu"), gluon.nn.Dense(3))
+            net.initialize(init.Xavier())
+            net(mx.np.array(X[:2]))
+            if lr_mult:  # per-parameter learning rates go through _get_lrs
+                net[0].weight.lr_mult = 0.1
+            opt = optimizer if optimizer == "sgd" else \
+                mx.optimizer.SGD(learning_rate=0.2, **params)
+            trainer = Trainer(net, "cross_entropy", opt, learning_rate=0.2,
+                              optimizer_params=params if optimizer == "sgd" else None,
+                              lr_schedule="cosine")
+            trainer.fit(ArrayLoader(X, y, batch_size=16, shuffle=True, seed=0), epochs=3,
+                        verbose=False)
+            weights.append([p.data().asnumpy() for p in net.collect_params().values()])
+        kind = type(trainer.optimizer._optimizer)
+        assert (kind is SGD) == (optimizer == "sgd"), kind
+    for ours, theirs in zip(*weights):
+        onp.testing.assert_array_equal(ours, theirs)
+    assert not onp.allclose(weights[0][0], weights[0][0].mean())  # it trained at all
+
+
+def test_mxnet_sgd_is_faithful_on_sparse_and_half_precision_paths():
+    """Those take MXNet's own code path; the result equals mx.optimizer.SGD's."""
+    from dlbook.mxnet.train import SGD
+
+    for dtype, extra in (("float16", {"multi_precision": True}), ("float32", {})):
+        w = mx.nd.array([[1.0, -2.0], [0.5, 3.0]], dtype=dtype)
+        g = mx.nd.array([[0.5, 0.5], [0.0, 0.0]], dtype=dtype)
+        if not extra:
+            g = g.tostype("row_sparse")
+            w = w.tostype("row_sparse")
+        results = []
+        for cls in (SGD, mx.optimizer.SGD):
+            opt = cls(learning_rate=0.1, momentum=0.9, **extra)
+            v = w.copy()
+            state = opt.create_state_multi_precision(0, v)
+            for _ in range(3):
+                opt.update_multi_precision(0, v, g, state)
+            results.append(v.asnumpy())
+        onp.testing.assert_array_equal(*results)
+        assert not onp.array_equal(results[0], w.asnumpy())
