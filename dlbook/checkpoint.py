@@ -19,7 +19,9 @@ Each layer's ``save_checkpoint`` / ``load_checkpoint``
 :func:`save` / :func:`load`; the layer's trainer supplies its arrays through
 ``_checkpoint_params()``, ``_param_shapes()``, ``_checkpoint_optimizer(arrays)``,
 ``_optimizer_name()``, ``_restore_params(values)``,
-``_restore_optimizer(manifest, arrays)`` and, for the framework's random number
+``_restore_optimizer(manifest, arrays)``, ``_check_checkpointable()`` (raises
+:class:`CheckpointError` for a trainer whose state a checkpoint cannot hold, e.g.
+MXNet's with updates on the kvstore) and, for the framework's random number
 generators (PyTorch's; MXNet's cannot be read), ``_checkpoint_rng(arrays)`` and
 ``_restore_rng(spec, arrays)``. A file saved by one layer is read
 only by the same layer (parameter names and optimizer states differ).
@@ -248,6 +250,7 @@ def save(path, trainer, loader=None):
     ('torch', 2, ['param/1.bias', 'param/1.weight'])
     """
     _check_arguments(trainer, loader)
+    trainer._check_checkpointable()
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The folder of `path` does not exist: {path.parent}")
@@ -307,6 +310,7 @@ def load(path, trainer, loader=None):
     ([1, 2, 3], 6)
     """
     _check_arguments(trainer, loader)
+    trainer._check_checkpointable()  # before anything changes, as every check below
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at `path` {path}.")

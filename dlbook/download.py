@@ -185,8 +185,9 @@ def safe_extract(archive, dest):
         from its content); anything else raises :class:`DownloadError`, a
         missing file FileNotFoundError.
     dest : str or Path
-        The folder to extract into, created (with its parents) if missing.
-        Existing files of the same names are overwritten.
+        The folder to extract into, created (with its parents) if missing,
+        once the archive has passed every check (a refused archive creates
+        nothing). Existing files of the same names are overwritten.
 
     Returns
     -------
@@ -205,8 +206,7 @@ def safe_extract(archive, dest):
     ['a.txt']
     """
     archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    dest = dest.resolve()
+    dest = dest.resolve()  # not created yet: a refused archive leaves no folder behind
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
@@ -214,6 +214,7 @@ def safe_extract(archive, dest):
             for m, target in zip(members, targets):
                 if (m.external_attr >> 16) & 0o170000 == 0o120000:
                     raise DownloadError(f"Refusing to extract the symbolic link {m.filename!r}.")
+            dest.mkdir(parents=True, exist_ok=True)  # everything checked: now write
             return _write_members(
                 (target, m.is_dir(), lambda m=m: zf.open(m)) for m, target in zip(members, targets))
     if tarfile.is_tarfile(archive):
@@ -225,6 +226,7 @@ def safe_extract(archive, dest):
                     raise DownloadError(
                         f"Refusing to extract {m.name!r}: links and special files are not allowed."
                     )
+            dest.mkdir(parents=True, exist_ok=True)  # everything checked: now write
             return _write_members(
                 (dest / m.name, m.isdir(), lambda m=m: tar.extractfile(m)) for m in members)
     raise DownloadError(f"{archive} is neither a zip nor a tar archive.")

@@ -75,7 +75,8 @@ def english_span(text):
     Parameters
     ----------
     text : str
-        The text; trailing white space is ignored.
+        The text; trailing white space is ignored. Anything but a str raises
+        TypeError.
 
     Returns
     -------
@@ -95,6 +96,8 @@ def english_span(text):
     >>> english_span("LSTM (전체 평균, overall)") is None  # Korean inside the parentheses
     True
     """
+    if not isinstance(text, str):
+        raise TypeError(f"Expected `text` to be a str, got {describe(text)}.")
     stripped = text.rstrip()
     if not stripped.endswith(")"):
         return None

@@ -232,6 +232,16 @@ def _pair(y_true, y_pred, pred_name):
     return y_true, y_pred
 
 
+def _targets_like(y_true, y_pred):
+    """``y_true`` reshaped like ``y_pred``, or a ValueError naming both shapes."""
+    if y_true.size != y_pred.size:
+        raise ValueError(
+            f"Expected `y_true` with as many values as `y_pred` (one target per prediction), "
+            f"got `y_true` of shape {y_true.shape} and `y_pred` of shape {y_pred.shape}. Pass "
+            f"targets of shape {y_pred.shape}, or predictions with one output per target.")
+    return y_true.reshape(y_pred.shape)
+
+
 def accuracy(y_true, scores):
     """Fraction of correct predictions, as the layers' ``Accuracy`` computes it.
 
@@ -269,7 +279,8 @@ def mean_squared_error(y_true, y_pred):
     Parameters
     ----------
     y_true : array-like, shape (n, ...)
-        Targets: ``n`` examples with as many values in all as ``y_pred``.
+        Targets: ``n`` examples with as many values in all as ``y_pred`` (else
+        ValueError, naming both shapes).
     y_pred : array-like, shape (n, ...)
         Predictions, with the same number of examples (else ValueError).
 
@@ -284,7 +295,7 @@ def mean_squared_error(y_true, y_pred):
     2.5
     """
     y_true, y_pred = _pair(y_true, y_pred, "y_pred")
-    diff = y_pred.astype("float64") - y_true.reshape(y_pred.shape)
+    diff = y_pred.astype("float64") - _targets_like(y_true, y_pred)
     return float(onp.mean(diff ** 2))
 
 
@@ -294,7 +305,8 @@ def mean_absolute_error(y_true, y_pred):
     Parameters
     ----------
     y_true : array-like, shape (n, ...)
-        Targets: ``n`` examples with as many values in all as ``y_pred``.
+        Targets: ``n`` examples with as many values in all as ``y_pred`` (else
+        ValueError, naming both shapes).
     y_pred : array-like, shape (n, ...)
         Predictions, with the same number of examples (else ValueError).
 
@@ -309,7 +321,7 @@ def mean_absolute_error(y_true, y_pred):
     1.5
     """
     y_true, y_pred = _pair(y_true, y_pred, "y_pred")
-    return float(onp.mean(onp.abs(y_pred.astype("float64") - y_true.reshape(y_pred.shape))))
+    return float(onp.mean(onp.abs(y_pred.astype("float64") - _targets_like(y_true, y_pred))))
 
 
 def perplexity(y_true, scores):

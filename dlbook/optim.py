@@ -132,7 +132,7 @@ def rosenbrock(a=1.0, b=100.0):
     Parameters
     ----------
     a : float, default 1.0
-        Where the minimum lies: ``(a, a^2)``. Any real number.
+        Where the minimum lies: ``(a, a^2)``. Any finite real number.
     b : float, default 100.0
         Steepness of the valley's walls (positive).
 
@@ -149,7 +149,7 @@ def rosenbrock(a=1.0, b=100.0):
     >>> f.gradient([0.0, 0.0]).tolist()
     [-2.0, 0.0]
     """
-    a, b = float(a), check_number("b", b, above=0)
+    a, b = check_number("a", a), check_number("b", b, above=0)
     return Objective2D(f"rosenbrock(a={a:g}, b={b:g})",
                        lambda x, y: (a - x) ** 2 + b * (y - x ** 2) ** 2,
                        lambda x, y: (-2 * (a - x) - 4 * b * x * (y - x ** 2),

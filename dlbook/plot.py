@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_int, describe
+from ._checks import check_int, check_number, describe
 
 __all__ = ["KOREAN_FAMILY", "use_korean_font", "plot_lines", "plot_function", "show_images", "plot_history"]
 
@@ -335,9 +335,12 @@ def show_images(images, nrows, ncols, titles=None, scale=1.5):
 
     Parameters
     ----------
-    images : array-like, shape (n, h, w), (n, 1, h, w) or (n, h, w, 3)
+    images : array-like, shape (n, h, w), (n, 1, h, w), (n, h, w, 3) or (n, h, w, 4)
         The images (NumPy, MXNet or PyTorch on the CPU), grayscale drawn with the
-        ``gray`` color map. Another number of dimensions raises ValueError.
+        ``gray`` color map, colour ones with their channels last (RGB, or RGBA
+        with 4). Another number of dimensions, or colour images with another
+        number of channels last (e.g. channels first, ``(n, 3, h, w)``), raises
+        ValueError.
     nrows, ncols : int
         The grid, at least 1 each; the first ``nrows * ncols`` images are shown,
         and cells beyond the last image stay empty.
@@ -346,7 +349,8 @@ def show_images(images, nrows, ncols, titles=None, scale=1.5):
         ValueError). By default the images have none.
     scale : float, default 1.5
         Size of each cell in inches: the figure is ``(ncols * scale, nrows *
-        scale)``.
+        scale)``. A positive finite number (else ValueError; TypeError for
+        something not a number).
 
     Returns
     -------
@@ -371,8 +375,16 @@ def show_images(images, nrows, ncols, titles=None, scale=1.5):
             "Expected `images` with shape (n, h, w), (n, 1, h, w) or (n, h, w, 3), "
             f"got {imgs.shape}."
         )
+    if imgs.ndim == 4 and imgs.shape[-1] not in (3, 4):
+        hint = (" For channels first, pass images.transpose(0, 2, 3, 1)."
+                if imgs.shape[1] in (3, 4) else "")
+        raise ValueError(
+            "Expected colour `images` with 3 (RGB) or 4 (RGBA) channels on the last axis, "
+            f"shape (n, h, w, 3), got shape {imgs.shape}.{hint}"
+        )
     nrows = check_int("nrows", nrows, minimum=1)
     ncols = check_int("ncols", ncols, minimum=1)
+    scale = check_number("scale", scale, above=0, what="a number of inches")
     n = min(len(imgs), nrows * ncols)
     if titles is not None and len(titles) < n:
         raise ValueError(f"Expected at least {n} `titles`, got {len(titles)}.")

@@ -6,18 +6,23 @@ row per layer and prints it with :func:`format_summary`, so both frameworks
 print the same table. The table follows Keras's ``Model.summary()``: one row
 per layer, then the total, trainable and non-trainable parameter counts.
 """
+import numbers
+
+from ._checks import describe
+
 __all__ = ["check_input_shape", "format_summary", "note_failed_pass", "unknown_shape_error"]
 
 
 def check_input_shape(input_shape):
-    """Return ``input_shape`` as a tuple of positive ints, or raise a clear ``ValueError``.
+    """Return ``input_shape`` as a tuple of positive ints, or raise a clear error.
 
     Parameters
     ----------
     input_shape : tuple or list of int
         The shape of one batch, batch axis first, at least two axes, each a
-        positive Python ``int`` (a bool, a NumPy integer, a non-sequence or an
-        empty one raises ValueError).
+        positive integer (Python's or NumPy's; returned as Python ints). A
+        non-sequence, or an entry that is not an integer (a float, a bool),
+        raises TypeError; an empty shape, or an entry < 1, ValueError.
 
     Returns
     -------
@@ -41,14 +46,16 @@ def check_input_shape(input_shape):
     ...
     ValueError: Expected `input_shape` with the batch axis first, such as (1, 3) ...; got (3,). ...
     """
-    if not isinstance(input_shape, (tuple, list)) or not input_shape or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in input_shape
-    ):
-        raise ValueError(
-            "Expected `input_shape` as a tuple of positive ints with the batch axis first, "
-            f"e.g. (1, 1, 28, 28); got {input_shape!r}."
-        )
-    input_shape = tuple(input_shape)
+    expected = ("Expected `input_shape` as a tuple of positive ints with the batch axis first, "
+                "e.g. (1, 1, 28, 28); got")
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(f"{expected} {describe(input_shape)}.")
+    for d in input_shape:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral):
+            raise TypeError(f"{expected} {input_shape!r}: its entry {describe(d)} is not an int.")
+    if not input_shape or not all(d > 0 for d in input_shape):
+        raise ValueError(f"{expected} {input_shape!r}.")
+    input_shape = tuple(int(d) for d in input_shape)
     if len(input_shape) == 1:
         raise ValueError(
             "Expected `input_shape` with the batch axis first, such as (1, 3) for one "

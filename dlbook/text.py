@@ -25,6 +25,7 @@ import functools
 import hashlib
 import importlib.util
 import io
+import inspect
 import math
 import numbers
 import re
@@ -591,7 +592,9 @@ def get_tokenizer(name, **options):
     ValueError
         For an unknown name (the message lists the names).
     TypeError
-        For an option the tokenizer does not take.
+        For an option the tokenizer does not take (the message names it and
+        the options it takes), e.g. ``min_freq`` for ``'bpe'``, or
+        ``model_type``, which the name sets.
 
     Examples
     --------
@@ -608,13 +611,18 @@ def get_tokenizer(name, **options):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Unknown tokenizer {name!r}.{hint} Expected one of: "
                          f"{', '.join(repr(n) for n in TOKENIZERS)}.")
-    try:
-        return _TOKENIZERS[name](**options)
-    except TypeError as err:
-        if "unexpected keyword" not in str(err):
-            raise
+    make = _TOKENIZERS[name]
+    takes = list(inspect.signature(make).parameters)
+    refused = [key for key in options if key not in takes]
+    if refused:
+        hint = ""
+        if "model_type" in refused and name in ("bpe", "unigram"):
+            other = "unigram" if name == "bpe" else "bpe"
+            hint = f" The name sets the model: get_tokenizer({other!r}) for the other one."
         raise TypeError(f"The {name!r} tokenizer does not take the option(s) "
-                        f"{', '.join(map(repr, options))}: {err}") from err
+                        f"{', '.join(map(repr, refused))}. It takes: "
+                        f"{', '.join(map(repr, takes))}.{hint}")
+    return make(**options)
 
 
 _ENGLISH_WORD = re.compile(r"[a-z]+")

@@ -347,3 +347,45 @@ def test_torch_damaged_generator_state_is_a_clear_error(tmp_path):
     core.write_archive(tmp_path / "bad.npz", arrays, manifest)
     with pytest.raises(CheckpointError, match="random generator state is damaged"):
         dl.load_checkpoint(tmp_path / "bad.npz", _setup(dl, "sgd")[0])
+
+
+# ------------------------------------------------------------ MXNet only
+def test_mxnet_updates_on_the_kvstore_are_refused_before_anything_changes(tmp_path, monkeypatch):
+    import mxnet as mx
+
+    from dlbook import mxnet as dl
+
+    monkeypatch.delenv("MXNET_UPDATE_ON_KVSTORE", raising=False)
+    path = _saved(dl, tmp_path)
+    two = [mx.cpu(0), mx.cpu(1)]  # several devices: Gluon updates on the kvstore
+    fresh, _ = _setup(dl, "adam", device=two)  # not trained yet: Gluon has not decided
+    message = r"Cannot checkpoint a trainer whose kvstore updates the weights \(`kvstore` 'device'"
+    with pytest.raises(CheckpointError, match=message):
+        dl.load_checkpoint(path, fresh)
+    trained, loader = _setup(dl, "adam", device=two)
+    trained.fit(loader, epochs=1, verbose=False)
+    before = _params(trained)
+    with pytest.raises(CheckpointError, match=message):
+        dl.load_checkpoint(path, trained)
+    after = _params(trained)
+    assert all((before[k] == after[k]).all() for k in before)
+    assert trained.num_updates == 10 and len(trained.history) == 1
+    with pytest.raises(CheckpointError, match=message):  # it would save no optimizer state
+        dl.save_checkpoint(tmp_path / "two.npz", trained)
+    assert not (tmp_path / "two.npz").exists()
+
+
+def test_mxnet_local_updates_on_several_devices_checkpoint(tmp_path, monkeypatch):
+    import mxnet as mx
+
+    from dlbook import mxnet as dl
+
+    monkeypatch.setenv("MXNET_UPDATE_ON_KVSTORE", "0")  # the fix the error message names
+    trainer, loader = _setup(dl, "adam", device=[mx.cpu(0), mx.cpu(1)])
+    trainer.fit(loader, epochs=1, verbose=False)
+    dl.save_checkpoint(tmp_path / "run.npz", trainer)
+    manifest, _ = core.read_archive(tmp_path / "run.npz")
+    assert manifest["states"]  # the optimizer state travels
+    fresh, _ = _setup(dl, "adam", device=[mx.cpu(0), mx.cpu(1)])
+    dl.load_checkpoint(tmp_path / "run.npz", fresh)
+    assert fresh.num_updates == 10

@@ -199,6 +199,23 @@ def test_safe_archives_extract(tmp_path):
         safe_extract(tmp_path / "not-an-archive", tmp_path / "out2")
 
 
+
+def test_a_refused_archive_leaves_no_folder_behind(tmp_path):
+    _tar(tmp_path / "a.tar.gz", [("../evil.txt", "file")])
+    (tmp_path / "plain.txt").write_text("plain")
+    with pytest.raises(DownloadError, match="outside"):
+        safe_extract(tmp_path / "a.tar.gz", tmp_path / "out" / "deep")
+    with pytest.raises(DownloadError, match="neither a zip nor a tar"):
+        safe_extract(tmp_path / "plain.txt", tmp_path / "out2")
+    with pytest.raises(FileNotFoundError):
+        safe_extract(tmp_path / "missing.zip", tmp_path / "out3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tar.gz", "plain.txt"]
+    with zipfile.ZipFile(tmp_path / "empty.zip", "w"):
+        pass
+    assert safe_extract(tmp_path / "empty.zip", tmp_path / "out4") == []
+    assert (tmp_path / "out4").is_dir()  # an accepted archive still creates `dest`
+
+
 # ------------------------------------------------- Fashion-MNIST, end to end
 # Debian re-compressed the official archives and reset the gzip header's mtime and
 # file name; with these two fields restored, the bytes equal the official downloads

@@ -46,6 +46,10 @@ def test_bad_language_and_text_are_clear_errors():
         in_language("에포크 (epoch)", "fr")
     with pytest.raises(TypeError, match=r"`text` to be a str, got 3 \(int\)"):
         in_language(3, "ko")
+    with pytest.raises(TypeError, match=r"`text` to be a str, got None \(NoneType\)"):
+        language.english_span(None)
+    with pytest.raises(TypeError, match=r"`text` to be a str, got b'GPU \(GPU\)' \(bytes\)"):
+        language.english_span(b"GPU (GPU)")
 
 
 def _figure():

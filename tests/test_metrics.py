@@ -260,3 +260,12 @@ def test_numpy_metrics_check_their_input():
         core.accuracy([0, 1, 1], [[0.1, 0.9], [0.8, 0.2]])
     with pytest.raises(ValueError, match=r"`y_pred` contains 1 NaN"):
         core.mean_squared_error([0.0], [float("nan")])
+
+
+@pytest.mark.parametrize("metric", [core.mean_squared_error, core.mean_absolute_error])
+def test_regression_metrics_name_both_shapes_when_the_sizes_differ(metric):
+    pattern = (r"Expected `y_true` with as many values as `y_pred` \(one target per "
+               r"prediction\), got `y_true` of shape \(2,\) and `y_pred` of shape \(2, 3\)")
+    with pytest.raises(ValueError, match=pattern):
+        metric(onp.zeros(2), onp.zeros((2, 3)))
+    assert metric(onp.zeros((2, 3)), onp.ones(6).reshape(2, 3, 1)) == 1.0  # same size: reshaped

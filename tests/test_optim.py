@@ -59,6 +59,18 @@ def test_objective_repr_and_argument_errors():
         optim.rosenbrock(b=0)
 
 
+@pytest.mark.parametrize("a, error, pattern", [
+    (float("nan"), ValueError, r"Expected `a` as a finite number, got nan"),
+    (float("inf"), ValueError, r"Expected `a` as a finite number, got inf"),
+    (True, TypeError, r"Expected `a` as a number, got True \(bool\)"),
+    ("1", TypeError, r"Expected `a` as a number, got '1' \(str\)"),
+])
+def test_rosenbrock_checks_a_like_b(a, error, pattern):
+    with pytest.raises(error, match=pattern):
+        optim.rosenbrock(a=a)
+    assert optim.rosenbrock(a=onp.int64(-2)).minimum.tolist() == [-2.0, 4.0]
+
+
 # ----------------------------------------------------------------------- descend
 def test_descend_gradient_descent_matches_closed_form():
     f = optim.quadratic(a=1.0, b=4.0)

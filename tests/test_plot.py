@@ -240,6 +240,9 @@ def test_show_images_rgb_and_more_images_than_cells():
     assert len(axes) == 2 and all(len(ax.get_images()) == 1 for ax in axes)
     onp.testing.assert_allclose(axes[1].get_images()[0].get_array(), rgb[1], rtol=1e-6)
     assert tuple(axes[0].figure.get_size_inches()) == (4.0, 2.0)
+    rgba = onp.random.default_rng(0).random((2, 6, 6, 4))
+    axes = show_images(rgba, 1, 2)  # RGBA: imshow draws the alpha channel
+    onp.testing.assert_allclose(axes[0].get_images()[0].get_array(), rgba[0])
 
 
 # ------------------------------------------------------------- plot_history
@@ -280,6 +283,11 @@ BAD_INPUTS = [
     (lambda: show_images(onp.zeros((28, 28)), 1, 1), ValueError, r"`images` with shape \(n, h, w\), \(n, 1, h, w\) or \(n, h, w, 3\), got \(28, 28\)"),
     (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, titles=["a"]), ValueError, r"at least 2 `titles`, got 1"),
     (lambda: show_images(onp.zeros((2, 4, 4)), 0, 2), ValueError, r"`nrows` >= 1"),
+    (lambda: show_images(onp.zeros((2, 3, 4, 5)), 1, 2), ValueError, r"colour `images` with 3 \(RGB\) or 4 \(RGBA\) channels on the last axis, shape \(n, h, w, 3\), got shape \(2, 3, 4, 5\). For channels first, pass images.transpose\(0, 2, 3, 1\)."),
+    (lambda: show_images(onp.zeros((2, 5, 5, 2)), 1, 2), ValueError, r"3 \(RGB\) or 4 \(RGBA\) channels on the last axis, shape \(n, h, w, 3\), got shape \(2, 5, 5, 2\).$"),
+    (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, scale=0), ValueError, r"Expected `scale` as a number of inches > 0, got 0."),
+    (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, scale=float("nan")), ValueError, r"`scale` as a finite number of inches > 0, got nan"),
+    (lambda: show_images(onp.zeros((2, 4, 4)), 1, 2, scale="big"), TypeError, r"`scale` as a number of inches > 0, got 'big' \(str\)"),
     (lambda: plot_history({}), ValueError, r"a History or a non-empty dict of lists"),
     (lambda: plot_history([1.0, 0.5]), ValueError, r"a History or a non-empty dict of lists"),
     (lambda: plot_history({"loss": [1.0]}, metrics=["val_loss"]), KeyError, r"No metric \['val_loss'\] in the history. Available: \['loss'\]"),

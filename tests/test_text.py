@@ -159,6 +159,13 @@ def test_tokenizer_errors():
         core.get_tokenizer("syllables")
     with pytest.raises(TypeError, match=r"The 'word' tokenizer does not take the option\(s\) 'tags'"):
         core.get_tokenizer("word", tags=True)
+    with pytest.raises(TypeError, match=r"The 'bpe' tokenizer does not take the option\(s\) "
+                       r"'model_type'\. It takes: 'vocab_size', 'character_coverage'\. The name "
+                       r"sets the model: get_tokenizer\('unigram'\) for the other one\.$"):
+        core.get_tokenizer("bpe", model_type="unigram")
+    with pytest.raises(TypeError, match=r"The 'unigram' tokenizer does not take the option\(s\) "
+                       r"'min_freq', 'max_size'\. It takes: 'vocab_size', 'character_coverage'\.$"):
+        core.get_tokenizer("unigram", vocab_size=100, min_freq=2, max_size=50)  # only the bad ones
     with pytest.raises(TypeError, match="Expected `text` as a string, got"):
         core.get_tokenizer("word").tokenize(["a", "b"])
     with pytest.raises(ValueError, match="Expected a non-empty `text`, got only whitespace"):

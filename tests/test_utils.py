@@ -528,7 +528,9 @@ SHARED_BAD_INPUTS = [
     (lambda dl: dl.derivative(_elementwise(dl), [onp.nan]), ValueError, r"`x` contains 1 NaN"),
 ]
 
-_SHAPE_INPUTS = [(), (0, 3), (1, -3), "1x3", (1, 3.0), (True, 3)]
+_SHAPE_INPUTS = [((), ValueError), ((0, 3), ValueError), ((1, -3), ValueError),
+                 ("1x3", TypeError), ((1, 3.0), TypeError), ((True, 3), TypeError),
+                 (None, TypeError)]
 
 
 @pytest.mark.parametrize("call, error, pattern", SHARED_BAD_INPUTS)
@@ -537,12 +539,23 @@ def test_shared_bad_input_raises_the_same_clear_error(dl, call, error, pattern):
         call(dl)
 
 
-@pytest.mark.parametrize("input_shape", _SHAPE_INPUTS, ids=repr)
-def test_summary_rejects_a_bad_input_shape_in_both_layers(dl, input_shape):
+@pytest.mark.parametrize("input_shape, error", _SHAPE_INPUTS, ids=repr)
+def test_summary_rejects_a_bad_input_shape_in_both_layers(dl, input_shape, error):
     net = _initialized(mlp(hidden=4)) if dl.FRAMEWORK == "mxnet" else nn.Sequential(nn.Linear(3, 4))
     pattern = r"`input_shape` as a tuple of positive ints with the batch axis first, .* got "
-    with pytest.raises(ValueError, match=pattern + re.escape(repr(input_shape))):
+    with pytest.raises(error, match=pattern + re.escape(repr(input_shape))):
         dl.summary(net, input_shape)
+
+
+def test_check_input_shape_takes_numpy_integers_and_names_a_wrong_type():
+    from dlbook.summaries import check_input_shape
+
+    shape = check_input_shape((onp.int64(1), onp.int32(3)))
+    assert shape == (1, 3) and all(type(d) is int for d in shape)
+    with pytest.raises(TypeError, match=r"got \(1, 3.0\): its entry 3.0 \(float\) is not an int\.$"):
+        check_input_shape((1, 3.0))
+    with pytest.raises(TypeError, match=r"got '1x3' \(str\)\.$"):
+        check_input_shape("1x3")
 
 
 MXNET_BAD_INPUTS = [

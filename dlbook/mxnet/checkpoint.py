@@ -26,9 +26,18 @@ __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 def _updater(trainer):
     updater = local_updater(trainer.optimizer)
     if updater is None:
-        raise CheckpointError("The trainer's optimizer has no local updater (kvstore updates); "
-                              "checkpoints support local training only.")
+        raise CheckpointError(
+            f"Cannot checkpoint a trainer whose kvstore updates the weights (`kvstore` "
+            f"{trainer.kvstore!r} with {len(trainer.devices)} device(s)): the optimizer state "
+            "and a copy of the weights live in the kvstore, which a checkpoint cannot read or "
+            "restore. Train on one device, or set MXNET_UPDATE_ON_KVSTORE=0 before creating "
+            "the Trainer so that its updates run on this process.")
     return updater
+
+
+def check_checkpointable(trainer):
+    """Raise :class:`CheckpointError` unless the trainer's optimizer state can be saved and restored."""
+    _updater(trainer)
 
 
 def _is_array(value):
@@ -75,6 +84,10 @@ def save_checkpoint(path, trainer, loader=None):
     path : str or Path
         Target file (conventionally ``*.npz``). Its folder must exist.
     trainer : dlbook.mxnet.train.Trainer
+        Its deferred layers must have their shapes (train, evaluate or predict
+        once), and its updates must run on this process: a trainer whose kvstore
+        updates the weights (several devices, or a distributed kvstore) raises
+        :class:`CheckpointError`.
     loader : dlbook.mxnet.data.ArrayLoader, optional
         Also save its shuffling state, so a resumed run sees batches in the
         same order as an uninterrupted one.
@@ -122,7 +135,9 @@ def load_checkpoint(path, trainer, loader=None):
     CheckpointError
         If the file is damaged, truncated, not a checkpoint, saved by the other
         layer, or does not match the network (names or shapes), the optimizer
-        or the schedule.
+        or the schedule; or if the trainer's kvstore updates the weights
+        (several devices, or a distributed kvstore), whose optimizer state a
+        checkpoint cannot restore. Nothing changes then.
 
     Examples
     --------

@@ -96,8 +96,11 @@ def summary(net, input_shape, device=None):
 
     Raises
     ------
+    TypeError
+        If ``input_shape`` is not a tuple or list of integers.
     ValueError
-        If ``input_shape`` is not a shape with the batch axis first.
+        If ``input_shape`` is not a shape with the batch axis first (empty, an
+        entry < 1, or one axis only).
     RuntimeError
         If ``net`` has parameters that were never initialized.
 

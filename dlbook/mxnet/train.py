@@ -25,7 +25,7 @@ from ..training import (
     optimizer_type_error,
 )
 from ._gluon import give_shape, has_value, is_initialized, params_by_path
-from .checkpoint import optimizer_state, restore_optimizer_state
+from .checkpoint import check_checkpointable, optimizer_state, restore_optimizer_state
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
 from .distributed import shard_loader, worker_info
@@ -474,6 +474,9 @@ class Trainer(BaseTrainer):
 
     def _restore_optimizer(self, manifest, arrays):
         restore_optimizer_state(self, manifest, arrays)
+
+    def _check_checkpointable(self):
+        check_checkpointable(self)
 
 
 # MXNet's NumPy mode for every entry point (the loop's methods run inside them). Not

@@ -220,7 +220,8 @@ class ResidualBlock(nn.Module):
         Put a 1x1 convolution (or a dense layer) with batch norm on the
         shortcut, needed when the input's channels or size differ from the
         output's. Default: only when ``residual`` and ``strides > 1``; True
-        with ``residual=False``, or False with ``strides > 1``, raises ValueError.
+        with ``residual=False``, or False with ``residual`` and ``strides > 1``,
+        raises ValueError.
     residual : bool, default True
         False builds the same layers without the shortcut, ``relu(F(x))``: the
         "plain" block to compare with.
@@ -277,7 +278,10 @@ def residual_block(channels, strides=1, layer="conv", projection=None, residual=
     projection : bool, optional
         Put a 1x1 convolution (or a dense layer) with batch norm on the
         shortcut, needed when the input's channels or size differ from the
-        output's. Default: only when ``strides > 1``.
+        output's. Default (None): True exactly when ``residual`` and
+        ``strides > 1`` (the shortcut must then shrink the input as the branch
+        does), else False. True with ``residual=False``, or False with
+        ``residual`` and ``strides > 1``, raises ValueError.
     residual : bool, default True
         False builds the same layers without the shortcut, ``relu(F(x))``: the
         "plain" block to compare with.
