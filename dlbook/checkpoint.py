@@ -19,7 +19,7 @@ Each layer's ``save_checkpoint`` / ``load_checkpoint``
 :func:`save` / :func:`load`; the layer's trainer supplies its arrays through
 ``_checkpoint_params()``, ``_param_shapes()``, ``_checkpoint_optimizer(arrays)``,
 ``_optimizer_name()``, ``_restore_params(values)``,
-``_restore_optimizer(manifest, arrays)``, ``_check_checkpointable()`` (raises
+``_restore_optimizer(manifest, arrays)``, ``_check_checkpointable(loading)`` (raises
 :class:`CheckpointError` for a trainer whose state a checkpoint cannot hold, e.g.
 MXNet's with updates on the kvstore) and, for the framework's random number
 generators (PyTorch's; MXNet's cannot be read), ``_checkpoint_rng(arrays)`` and
@@ -310,7 +310,7 @@ def load(path, trainer, loader=None):
     ([1, 2, 3], 6)
     """
     _check_arguments(trainer, loader)
-    trainer._check_checkpointable()  # before anything changes, as every check below
+    trainer._check_checkpointable(loading=True)  # before anything changes, as every check below
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at `path` {path}.")

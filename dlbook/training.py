@@ -433,8 +433,8 @@ class BaseTrainer:
     def _checkpoint_rng(self, arrays):
         return None
 
-    def _check_checkpointable(self):
-        """Raise CheckpointError if this trainer's state cannot be saved or restored."""
+    def _check_checkpointable(self, loading=False):
+        """Raise CheckpointError if this trainer's state cannot be saved (or, loading, restored)."""
 
     def _restore_rng(self, spec, arrays):
         pass

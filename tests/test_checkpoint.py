@@ -1,4 +1,5 @@
 """Checkpoints in both layers: exact resume, atomic saves, clear errors for bad files."""
+import importlib
 import json
 import os
 import zipfile
@@ -296,11 +297,12 @@ def test_torch_adamw_resumes_exactly(tmp_path):
     assert resumed.fit(fresh, epochs=2, verbose=False)["loss"] == full
 
 
-def test_torch_unbuilt_lazy_network_cannot_be_saved(tmp_path):
-    from dlbook import torch as dl
-
+@pytest.mark.parametrize("framework, what", [("torch", "lazy layers"),
+                                             ("mxnet", "deferred parameters")])
+def test_an_unbuilt_network_cannot_be_saved(tmp_path, framework, what):
+    dl = importlib.import_module(f"dlbook.{framework}")
     trainer, _ = _setup(dl, "sgd")
-    with pytest.raises(CheckpointError, match="Nothing to save yet: the network's lazy layers"):
+    with pytest.raises(CheckpointError, match=f"Nothing to save yet: the network's {what}"):
         dl.save_checkpoint(tmp_path / "x.npz", trainer)
     assert not (tmp_path / "x.npz").exists()
 
@@ -389,3 +391,29 @@ def test_mxnet_local_updates_on_several_devices_checkpoint(tmp_path, monkeypatch
     fresh, _ = _setup(dl, "adam", device=[mx.cpu(0), mx.cpu(1)])
     dl.load_checkpoint(tmp_path / "run.npz", fresh)
     assert fresh.num_updates == 10
+
+
+def test_mxnet_plain_sgd_on_the_kvstore_saves_and_loads_before_training(tmp_path, monkeypatch):
+    """Plain SGD keeps no state: a kvstore-updated trainer checkpoints (dist_sync resumes so)."""
+    import mxnet as mx
+
+    from dlbook import mxnet as dl
+
+    monkeypatch.delenv("MXNET_UPDATE_ON_KVSTORE", raising=False)
+    two = [mx.cpu(0), mx.cpu(1)]
+    whole, loader = _setup(dl, "sgd", device=two)
+    whole.fit(loader, epochs=2, verbose=False)
+    trained, loader = _setup(dl, "sgd", device=two)
+    trained.fit(loader, epochs=1, verbose=False)
+    dl.save_checkpoint(tmp_path / "sgd.npz", trained, loader=loader)
+    fresh, loader = _setup(dl, "sgd", device=two)
+    dl.load_checkpoint(tmp_path / "sgd.npz", fresh, loader=loader)  # before any update: allowed
+    fresh.fit(loader, epochs=1, verbose=False)  # the kvstore starts from the loaded weights
+    resumed, reference = _params(fresh), _params(whole)
+    assert all(onp.allclose(resumed[k], reference[k], rtol=1e-6, atol=1e-7) for k in reference)
+    assert not all(onp.allclose(resumed[k], _params(trained)[k]) for k in reference)
+    with pytest.raises(CheckpointError, match="loaded before training"):  # now it holds a copy
+        dl.load_checkpoint(tmp_path / "sgd.npz", fresh)
+    momentum, _ = _setup(dl, "sgd", device=two, optimizer_params={"momentum": 0.9})
+    with pytest.raises(CheckpointError, match="Cannot checkpoint"):
+        dl.load_checkpoint(tmp_path / "sgd.npz", momentum)

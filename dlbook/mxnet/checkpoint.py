@@ -23,21 +23,36 @@ from ._gluon import local_updater
 __all__ = ["save_checkpoint", "load_checkpoint", "CheckpointError"]
 
 
-def _updater(trainer):
-    updater = local_updater(trainer.optimizer)
-    if updater is None:
-        raise CheckpointError(
-            f"Cannot checkpoint a trainer whose kvstore updates the weights (`kvstore` "
-            f"{trainer.kvstore!r} with {len(trainer.devices)} device(s)): the optimizer state "
-            "and a copy of the weights live in the kvstore, which a checkpoint cannot read or "
-            "restore. Train on one device, or set MXNET_UPDATE_ON_KVSTORE=0 before creating "
-            "the Trainer so that its updates run on this process.")
-    return updater
+def _keeps_no_state(optimizer):
+    """Plain SGD (no momentum, full precision): nothing to save besides the weights."""
+    return isinstance(optimizer, mx.optimizer.SGD) and not optimizer.momentum and \
+        not optimizer.multi_precision
 
 
-def check_checkpointable(trainer):
+def _updater(trainer, loading=False):
+    """The trainer's local updater; None where the kvstore updates but nothing is lost."""
+    gluon_trainer = trainer.optimizer
+    updater = local_updater(gluon_trainer)
+    if updater is not None:
+        return updater
+    # The kvstore updates. Plain SGD keeps no state, and this process's weights are current
+    # (pulled after every update), so a checkpoint holds everything. Loading is safe only
+    # before the first update, while the kvstore has no copy of the weights yet: at the first
+    # step it takes them from the workers, the loaded ones included.
+    if _keeps_no_state(gluon_trainer._optimizer) and not (loading and gluon_trainer._kv_initialized):
+        return None
+    raise CheckpointError(
+        f"Cannot checkpoint a trainer whose kvstore updates the weights (`kvstore` "
+        f"{trainer.kvstore!r} with {len(trainer.devices)} device(s)): the optimizer state "
+        "and a copy of the weights live in the kvstore, which a checkpoint cannot read or "
+        "restore (plain SGD, which keeps no state, can be saved, and loaded before training). "
+        "Train on one device, or set MXNET_UPDATE_ON_KVSTORE=0 before creating the Trainer "
+        "so that its updates run on this process.")
+
+
+def check_checkpointable(trainer, loading=False):
     """Raise :class:`CheckpointError` unless the trainer's optimizer state can be saved and restored."""
-    _updater(trainer)
+    _updater(trainer, loading)
 
 
 def _is_array(value):
@@ -47,8 +62,9 @@ def _is_array(value):
 def optimizer_state(trainer, arrays):
     """The manifest entries of a trainer's optimizer; its state arrays go into ``arrays``."""
     updater = _updater(trainer)
-    states = {str(i): pack_state(s, f"opt/{i}", arrays, _is_array, lambda a: a.asnumpy())
-              for i, s in updater.states.items()}
+    states = {} if updater is None else {
+        str(i): pack_state(s, f"opt/{i}", arrays, _is_array, lambda a: a.asnumpy())
+        for i, s in updater.states.items()}
     optimizer = trainer.optimizer._optimizer
     return {
         "optimizer": type(optimizer).__name__,
@@ -61,11 +77,17 @@ def optimizer_state(trainer, arrays):
 def restore_optimizer_state(trainer, manifest, arrays):
     """Put the optimizer state of :func:`optimizer_state` back into the trainer."""
     device = trainer.device
-    updater = _updater(trainer)
-    updater.states = {
-        int(i): unpack_state(spec, arrays, lambda a, dtype: mx.nd.array(a, ctx=device, dtype=dtype))
-        for i, spec in manifest["states"].items()}
-    updater.states_synced = dict.fromkeys(updater.states, True)
+    updater = _updater(trainer, loading=True)
+    states = {int(i): unpack_state(spec, arrays, lambda a, dtype: mx.nd.array(a, ctx=device, dtype=dtype))
+              for i, spec in manifest["states"].items()}
+    if updater is None:  # plain SGD updated by the kvstore: the states saved must be empty too
+        if any(state is not None for state in states.values()):
+            raise CheckpointError(
+                "The checkpoint holds optimizer state (momentum, ...) that this trainer's "
+                "kvstore cannot take: load it into a trainer that updates on this process.")
+    else:
+        updater.states = states
+        updater.states_synced = dict.fromkeys(updater.states, True)
     optimizer = trainer.optimizer._optimizer
     optimizer.num_update = manifest["num_update"]
     counts = {int(k): v for k, v in manifest["index_update_count"].items()}

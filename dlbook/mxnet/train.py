@@ -25,6 +25,7 @@ from ..training import (
     optimizer_type_error,
 )
 from ._gluon import give_shape, has_value, is_initialized, params_by_path
+from ..checkpoint import CheckpointError
 from .checkpoint import check_checkpointable, optimizer_state, restore_optimizer_state
 from .data import ArrayLoader
 from .distributed import _device_list, _is_sync, check_kvstore, create_kvstore, is_distributed
@@ -453,6 +454,10 @@ class Trainer(BaseTrainer):
     # ------------------------------------------------- checkpoint hooks
     def _checkpoint_params(self):
         params = params_by_path(self.net)  # structural names: "0.weight", ...
+        if not all(has_value(p) for p in params.values()):  # shapes still deferred
+            raise CheckpointError(
+                "Nothing to save yet: the network's deferred parameters get their shapes from "
+                "the first batch. Train, evaluate or predict once before saving.")
         return {name: p.data().asnumpy() for name, p in params.items()}
 
     def _param_shapes(self):
@@ -475,8 +480,8 @@ class Trainer(BaseTrainer):
     def _restore_optimizer(self, manifest, arrays):
         restore_optimizer_state(self, manifest, arrays)
 
-    def _check_checkpointable(self):
-        check_checkpointable(self)
+    def _check_checkpointable(self, loading=False):
+        check_checkpointable(self, loading)
 
 
 # MXNet's NumPy mode for every entry point (the loop's methods run inside them). Not
