@@ -128,6 +128,20 @@ def test_shuffle_is_a_permutation_that_keeps_pairs(dl):
     onp.testing.assert_array_equal(xs[:, 0], ys)  # each row still with its label
 
 
+def test_shuffled_batches_follow_the_seeded_permutation_batch_by_batch(dl):
+    # Each batch is gathered when it is due; the epoch is still the permutation drawn from
+    # the loader's generator, cut into batches in order (so old checkpoints resume alike).
+    X, y = _indexed(23)
+    for targets in (y, None):
+        loader = dl.ArrayLoader(X, targets, batch_size=5, shuffle=True, seed=4)
+        rng = onp.random.default_rng(4)
+        for _ in range(2):
+            order = rng.permutation(23)
+            batches = [_np(b if targets is None else b[0]) for b in loader]
+            assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
+            onp.testing.assert_array_equal(onp.concatenate(batches)[:, 0], order)
+
+
 def test_shuffle_differs_between_epochs_and_is_reproducible(dl):
     X, y = _indexed(40)
     first = dl.ArrayLoader(X, y, batch_size=8, shuffle=True, seed=7)

@@ -71,10 +71,13 @@ class ArrayLoader(BaseArrayLoader):
         with mx.util.np_shape(True), mx.util.np_array(True):
             return mx.np.array(array, dtype=dtype, ctx=self.device)
 
-    def _gather(self, array, order):
+    def _index(self, order):
         with mx.util.np_shape(True), mx.util.np_array(True):
-            idx = mx.np.array(order, dtype="int64", ctx=self.device)
-            return mx.np.take(array, idx, axis=0)
+            return mx.np.array(order, dtype="int64", ctx=self.device)
+
+    def _gather(self, array, index):
+        with mx.util.np_shape(True), mx.util.np_array(True):
+            return mx.np.take(array, index, axis=0)
 
     def _to_host(self, array):
         return array.asnumpy()

@@ -94,8 +94,11 @@ class ArrayLoader(BaseArrayLoader):
         # A copy: the loader never shares memory with the caller's array.
         return torch.from_numpy(onp.array(array, dtype=dtype, order="C")).to(self.device)
 
-    def _gather(self, array, order):
-        return array.index_select(0, torch.as_tensor(order, device=self.device))
+    def _index(self, order):
+        return torch.as_tensor(order, device=self.device)
+
+    def _gather(self, array, index):
+        return array.index_select(0, index)
 
     def _to_host(self, array):
         return array.cpu().numpy()
