@@ -33,6 +33,16 @@ def test_ratios_are_taken_within_a_round_not_between_medians():
     assert s["base"]["spread"] == 1.0  # the baseline doubled: the noise is 100 %
 
 
+def test_the_fraction_of_peak_is_taken_against_each_rounds_own_peak():
+    # In round 2 the whole machine ran at half speed: the matmul peak and the run halved
+    # together, so the run's fraction of the peak stays 0.5, where one peak for the whole
+    # run (the best round's, 200) would read 0.25 for round 2.
+    speeds, peaks = [1000.0, 500.0, 1000.0], [200.0, 100.0, 200.0]
+    assert train_bench.fraction_of_peak(speeds, peaks, flops=1e8) == 0.5
+    assert train_bench.fraction_of_peak([1000.0, None], [200.0, 100.0], flops=1e8) == 0.5
+    assert train_bench.fraction_of_peak([1000.0], [None], flops=1e8) != 0.5  # nan: no peak
+
+
 def test_a_round_without_the_baseline_gives_no_ratio():
     s = train_bench.summarize([{"peer": 80.0}, {"base": 100.0, "peer": 90.0}], "base")
     assert s["peer"]["ratio_median"] == 0.9 and s["peer"]["median"] == 85.0
