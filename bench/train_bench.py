@@ -211,8 +211,8 @@ def run_hand_mxnet(model, data, epochs, options, hybridize=True, sync_every_batc
         start = time.perf_counter()
         order = mx.np.array(rng.permutation(len(X)), dtype="int64")
         # Each batch's rows gathered when it is due, as dlbook's loader does (bench/experiments.md)
-        batches = ((mx.np.take(Xd, order[i:i + BATCH], axis=0), mx.np.take(yd, order[i:i + BATCH], axis=0))
-                   for i in range(0, len(X), BATCH))
+        batches = ((mx.np.take(Xd, rows, axis=0), mx.np.take(yd, rows, axis=0))
+                   for rows in (order[i:i + BATCH] for i in range(0, len(X), BATCH)))
         if sync_every_batch:  # d2l style: float() forces a host sync per batch
             metric = dl.Accumulator(3)
             for xb, yb in batches:
