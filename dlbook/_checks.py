@@ -100,6 +100,27 @@ def check_number(name, value, *, above=None, minimum=None, below=None, maximum=N
     return number
 
 
+def check_bool(name, value):
+    """Return ``value`` as a ``bool`` if it is True or False (a NumPy bool too).
+
+    A flag such as ``shuffle`` or ``hybridize`` given as a string (``"no"``)
+    or a number would otherwise be read by its truth value, silently: ``"no"``
+    is true.
+
+    Examples
+    --------
+    >>> check_bool("shuffle", True)
+    True
+    >>> check_bool("shuffle", "no")
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected `shuffle` as True or False, got 'no' (str).
+    """
+    if not isinstance(value, (bool, onp.bool_)):
+        raise TypeError(f"Expected `{name}` as True or False, got {describe(value)}.")
+    return bool(value)
+
+
 def check_instance(name, value, types, expected):
     """Return ``value`` if it is an instance of ``types``; ``expected`` words the error.
 

@@ -5,7 +5,7 @@ arguments here, so they accept the same values and raise the same messages.
 """
 import numbers
 
-from ._checks import check_choice, check_fraction, check_int, describe
+from ._checks import check_bool, check_choice, check_fraction, check_int, describe
 
 __all__ = ["ACTIVATIONS", "BLOCK_LAYERS", "RESNET_HEADS"]
 
@@ -26,16 +26,18 @@ def _sizes(name, value):
     return tuple(check_int(f"{name}[{i}]", v, minimum=1) for i, v in enumerate(value))
 
 
-def check_mlp_args(hidden, num_outputs, activation, dropout):
+def check_mlp_args(hidden, num_outputs, activation, dropout, batch_norm=False):
     """mlp's checks; returns ``(hidden, num_outputs, dropout)`` normalized."""
+    check_bool("batch_norm", batch_norm)
     hidden = _sizes("hidden", hidden) if hidden != () else ()
     num_outputs = check_int("num_outputs", num_outputs, minimum=1)
     check_activation(activation)
     return hidden, num_outputs, check_fraction("dropout", dropout)
 
 
-def check_lenet_args(num_classes, activation, pooling):
+def check_lenet_args(num_classes, activation, pooling, batch_norm=False):
     """lenet's checks; returns ``num_classes``."""
+    check_bool("batch_norm", batch_norm)
     num_classes = check_int("num_classes", num_classes, minimum=2)
     check_activation(activation)
     check_choice("pooling", pooling, {"avg", "max"})
@@ -49,11 +51,6 @@ BLOCK_LAYERS = ("conv", "dense")
 RESNET_HEADS = ("gap", "flatten")
 
 
-def _check_bool(name, value):
-    if not isinstance(value, bool):
-        raise TypeError(f"Expected `{name}` as True or False, got {describe(value)}.")
-    return value
-
 
 def check_residual_block_args(channels, strides, layer, projection, residual):
     """residual_block's checks; returns ``(channels, strides, projection)`` normalized.
@@ -64,9 +61,9 @@ def check_residual_block_args(channels, strides, layer, projection, residual):
     channels = check_int("channels", channels, minimum=1)
     strides = check_int("strides", strides, minimum=1)
     check_choice("layer", layer, set(BLOCK_LAYERS))
-    _check_bool("residual", residual)
+    check_bool("residual", residual)
     if projection is not None:
-        _check_bool("projection", projection)
+        check_bool("projection", projection)
     if layer == "dense" and strides != 1:
         raise ValueError(
             f"`strides` applies to layer='conv' only, got strides={strides} with layer='dense'. "
@@ -125,6 +122,6 @@ def check_resnet_args(channels, blocks, num_classes, residual, head):
                 f"`channels`), got {len(blocks)}: blocks={list(blocks)}. Pass an int for the "
                 "same number in every stage.")
     num_classes = check_int("num_classes", num_classes, minimum=2)
-    _check_bool("residual", residual)
+    check_bool("residual", residual)
     check_choice("head", head, set(RESNET_HEADS))
     return channels, blocks, num_classes

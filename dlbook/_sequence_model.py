@@ -3,7 +3,7 @@
 Each framework layer builds its recurrent network from these; the NumPy core
 imports no framework. Introduced with ``RNNModel`` in ``book/rnn.md``.
 """
-from ._checks import check_choice, check_int, check_number, describe
+from ._checks import check_bool, check_choice, check_int, check_number, describe
 
 __all__ = []  # private module: the layers' RNNModel is the public face
 
@@ -24,13 +24,10 @@ def _check_rnn_args(num_outputs, num_hiddens, cell, num_layers, vocab_size, retu
     }
     if return_sequences is None:
         return_sequences = args["vocab_size"] is not None
-    if not isinstance(return_sequences, bool):
-        raise TypeError(f"Expected `return_sequences` as True or False, got "
-                        f"{describe(return_sequences)}.")
+    check_bool("return_sequences", return_sequences)
     args["return_sequences"] = return_sequences
     args["dropout"] = check_number("dropout", dropout, minimum=0.0, below=1.0)
-    if not isinstance(stateful, bool):
-        raise TypeError(f"Expected `stateful` as True or False, got {describe(stateful)}.")
+    check_bool("stateful", stateful)
     args["stateful"] = stateful
     return args
 

@@ -13,7 +13,7 @@ import numbers
 
 import numpy as onp
 
-from ._checks import check_int, describe, to_numpy
+from ._checks import check_bool, check_int, to_numpy
 
 __all__ = ["positional_encoding", "causal_mask", "padding_mask"]
 
@@ -212,8 +212,7 @@ def _check_block_args(d_model, num_heads, d_ff, dropout, norm_first):
     """TransformerBlock's checks (both layers); returns the normalized arguments."""
     d_model, num_heads, _ = _check_heads(d_model, num_heads)
     d_ff = 4 * d_model if d_ff is None else check_int("d_ff", d_ff, minimum=1)
-    if not isinstance(norm_first, bool):
-        raise TypeError(f"Expected `norm_first` as True or False, got {describe(norm_first)}.")
+    check_bool("norm_first", norm_first)
     return d_model, num_heads, d_ff, _check_dropout(dropout), norm_first
 
 

@@ -34,7 +34,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ._checks import check_choice, check_int, check_number, describe
+from ._checks import check_bool, check_choice, check_int, check_number, describe
 from ._files import atomic_open
 
 __all__ = ["Callback", "History", "TerminateOnNaN", "LearningRateScheduler", "ProgressBar",
@@ -345,7 +345,7 @@ class ProgressBar(Callback):
 
     def __init__(self, stream=None, bar=None):
         self.stream = stream or sys.stdout
-        self.bar = self.stream.isatty() if bar is None else bool(bar)
+        self.bar = self.stream.isatty() if bar is None else check_bool("bar", bar)
 
     def on_train_begin(self, epochs, num_batches):
         self.epochs, self.num_batches = epochs, num_batches
@@ -581,7 +581,7 @@ class EarlyStopping(_Monitor, Callback):
                  restore_best_weights=True):
         self._init_monitor(monitor, mode, min_delta)
         self.patience = check_int("patience", patience, minimum=0)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
         self.best, self.best_epoch, self.stopped_epoch = None, None, None
 
     def on_train_begin(self, epochs, num_batches):
@@ -678,8 +678,8 @@ class ModelCheckpoint(_Monitor, Callback):
                  min_delta=0.0, verbose=False):
         self.filepath = _check_path("filepath", filepath)
         self._init_monitor(monitor, mode, min_delta)
-        self.save_best_only = bool(save_best_only)
-        self.verbose = bool(verbose)
+        self.save_best_only = check_bool("save_best_only", save_best_only)
+        self.verbose = check_bool("verbose", verbose)
         self.best, self.best_epoch, self.last_saved = None, None, None
 
     def on_train_begin(self, epochs, num_batches):
@@ -752,7 +752,7 @@ class CSVLogger(Callback):
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"Expected `separator` as one character such as ',', got {separator!r}.")
         self.separator = separator
-        self.append = bool(append)
+        self.append = check_bool("append", append)
         self._keys, self._rows = ["epoch"], []
 
     def on_train_begin(self, epochs, num_batches):

@@ -6,8 +6,8 @@ generator, ``drop_last``) on NumPy indices; a framework layer's
 ``ArrayLoader`` (:class:`dlbook.mxnet.data.ArrayLoader`,
 :class:`dlbook.torch.data.ArrayLoader`) only says how a NumPy array becomes a
 tensor on a device and how rows are gathered. Batches are cut from arrays that
-already sit on the target device: one gather per epoch, then contiguous
-slices, with no per-example Python work and no worker process.
+already sit on the target device: a shuffled epoch gathers each batch's rows
+when the batch is due, with no per-example Python work and no worker process.
 
 The book introduces these in the chapter on linear regression (``load_array``)
 and in the chapter on data (splits, scaling, one-hot labels).
@@ -17,6 +17,7 @@ import math
 import numpy as onp
 
 from ._checks import (
+    check_bool,
     check_choice,
     check_fraction,
     check_int,
@@ -95,8 +96,8 @@ class BaseArrayLoader:
         if seed is None:
             seed = int(onp.random.randint(0, 2**31 - 1))
         self.seed = check_int("seed", seed, minimum=0)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.drop_last = check_bool("drop_last", drop_last)
         self.device = self._default_device() if device is None else self._check_device(device)
         self._rng = onp.random.default_rng(self.seed)
         self.X = self._to_device(X_np, "float32")
@@ -259,6 +260,7 @@ def train_val_split(X, y, val_fraction=0.2, seed=0, stratify=False):
             f"`val_fraction`={val_fraction} of {n} examples leaves {n_val} for validation "
             f"and {n - n_val} for training; both parts need at least one example."
         )
+    check_bool("stratify", stratify)
     rng = onp.random.default_rng(seed)
     if stratify:
         val_idx = []

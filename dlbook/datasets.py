@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_choice, check_fraction, check_int, to_numpy
+from ._checks import check_bool, check_choice, check_fraction, check_int, to_numpy
 from .data import scale, train_val_split
 from .download import default_cache_dir, fetch, sha256_of
 
@@ -219,6 +219,8 @@ def fashion_mnist_arrays(flatten=False, data_dir=None, download=True, cache_dir=
     >>> FASHION_MNIST_LABELS[y_tr[0]]
     'ankle boot'
     """
+    check_bool("flatten", flatten)
+    check_bool("download", download)
     folder = _find_fashion_mnist(data_dir, download, cache_dir or default_cache_dir())
     X_tr, y_tr, X_te, y_te = _fashion_arrays(str(folder))
     shape = (-1, 784) if flatten else (-1, 1, 28, 28)
@@ -261,7 +263,7 @@ def to_loaders(loader, train, test, batch_size, as_arrays=False, seed=None, devi
     >>> len(train), train.shuffle, test.shuffle
     (2, True, False)
     """
-    if as_arrays:
+    if check_bool("as_arrays", as_arrays):
         return train, test
     batch_size = check_int("batch_size", batch_size, minimum=1)
     return (

@@ -19,7 +19,7 @@ shift of normalization layers.
 
 import numpy as onp
 
-from ._checks import check_int, check_number, check_same_length, describe, to_numpy
+from ._checks import check_bool, check_int, check_number, check_same_length, describe, to_numpy
 from .callbacks import Callback
 
 __all__ = [
@@ -73,7 +73,7 @@ def polynomial_features(x, degree, include_bias=False):
             )
         x = x[:, 0]
     degree = check_int("degree", degree, minimum=1)
-    start = 0 if include_bias else 1
+    start = 0 if check_bool("include_bias", include_bias) else 1
     return onp.stack([x ** k for k in range(start, degree + 1)], axis=1)
 
 

@@ -19,7 +19,7 @@ import collections
 
 import numpy as onp
 
-from ._checks import check_choice, check_int, describe, to_numpy
+from ._checks import check_bool, check_choice, check_int, describe, to_numpy
 from ._kjv import KJV_BOOKS, load_kjv
 
 __all__ = [
@@ -304,7 +304,7 @@ class SequenceBatches:
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.num_steps = check_int("num_steps", num_steps, minimum=1)
         self.partition = check_choice("partition", partition, {"sequential", "random"})
-        self.shuffle = bool(shuffle)
+        self.shuffle = check_bool("shuffle", shuffle)
         if seed is None:
             seed = int(onp.random.randint(0, 2**31 - 1))
         self.seed = check_int("seed", seed, minimum=0)

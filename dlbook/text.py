@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_choice, check_int, describe, to_numpy
+from ._checks import check_bool, check_choice, check_int, describe, to_numpy
 from .sequence import Vocab, _host
 
 __all__ = [
@@ -390,8 +390,7 @@ class SyllableTokenizer(Tokenizer):
 
     def __init__(self, keep_spaces=True, min_freq=1, max_size=None):
         super().__init__(min_freq=min_freq, max_size=max_size)
-        if not isinstance(keep_spaces, bool):
-            raise TypeError(f"Expected `keep_spaces` as True or False, got {describe(keep_spaces)}.")
+        check_bool("keep_spaces", keep_spaces)
         self.keep_spaces = keep_spaces
 
     def _split(self, text):
@@ -544,8 +543,7 @@ class MorphemeTokenizer(Tokenizer):
 
     def __init__(self, tags=True, min_freq=1, max_size=None):
         super().__init__(min_freq=min_freq, max_size=max_size)
-        if not isinstance(tags, bool):
-            raise TypeError(f"Expected `tags` as True or False, got {describe(tags)}.")
+        check_bool("tags", tags)
         self.tags = tags
 
     def _split(self, text):
@@ -728,8 +726,7 @@ def skipgram_pairs(corpus, window=2, dynamic=False, seed=None):
     """
     ids = _check_corpus(corpus)
     window = check_int("window", window, minimum=1)
-    if not isinstance(dynamic, bool):
-        raise TypeError(f"Expected `dynamic` as True or False, got {describe(dynamic)}.")
+    check_bool("dynamic", dynamic)
     rng = _generator(seed)[1] if dynamic else None
     return _pairs(ids, window, rng)
 

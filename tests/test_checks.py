@@ -1,5 +1,6 @@
 """The argument checks shared by dlbook's public functions (dlbook/_checks.py)."""
 import math
+import re
 
 import numpy as onp
 import pytest
@@ -86,3 +87,58 @@ def test_early_stopping_auto_mode_knows_the_metric_directions(monitor, direction
 def test_early_stopping_explicit_mode_wins_over_the_metric_name():
     assert EarlyStopping("val_accuracy", mode="min").direction == "min"
     assert EarlyStopping("val_unknown").direction is None  # decided (or refused) at train begin
+
+
+def test_check_bool_accepts_python_and_numpy_bools_only():
+    from dlbook._checks import check_bool
+
+    assert check_bool("flag", True) is True
+    assert check_bool("flag", onp.bool_(False)) is False
+    for value, shown in [("no", "'no' (str)"), (1, "1 (int)"), (None, "None (NoneType)")]:
+        with pytest.raises(TypeError, match=rf"^Expected `flag` as True or False, got {re.escape(shown)}\.$"):
+            check_bool("flag", value)
+
+
+def _flag_calls(dl):
+    """Each public flag of a layer and of the core, as (name, call with the flag set to a value)."""
+    import dlbook
+    from dlbook import datasets, regularization, text
+
+    X, y = onp.ones((4, 2), dtype="float32"), onp.array([0, 1, 0, 1])
+    return [
+        ("shuffle", lambda v: dl.data.ArrayLoader(X, y, batch_size=2, shuffle=v)),
+        ("drop_last", lambda v: dl.data.ArrayLoader(X, y, batch_size=2, drop_last=v)),
+        ("shuffle", lambda v: dl.sequence.SequenceBatches(onp.arange(40), 2, 5, shuffle=v)),
+        ("batch_norm", lambda v: dl.models.mlp(batch_norm=v)),
+        ("batch_norm", lambda v: dl.models.lenet(batch_norm=v)),
+        ("hybridize", lambda v: dl.Trainer(dl.models.mlp(), "softmax_cross_entropy",
+                                           hybridize=v)),
+        ("trainable_only", lambda v: dl.summaries.count_parameters(dl.models.mlp(), v)),
+        ("stratify", lambda v: dlbook.train_val_split(X, y, 0.5, stratify=v)),
+        ("include_bias", lambda v: regularization.polynomial_features([1.0, 2.0], 2, include_bias=v)),
+        ("as_arrays", lambda v: datasets.to_loaders(dl.data.ArrayLoader, (X, y), (X, y), 2,
+                                                    as_arrays=v)),
+        ("flatten", lambda v: datasets.fashion_mnist_arrays(flatten=v)),
+        ("dynamic", lambda v: text.skipgram_pairs(onp.arange(10), dynamic=v)),
+        ("restore_best_weights", lambda v: dlbook.EarlyStopping(restore_best_weights=v)),
+        ("bar", lambda v: dlbook.ProgressBar(bar=v)),
+    ]
+
+
+@pytest.mark.parametrize("value", ["no", "False", 0, 1.0])
+def test_every_public_flag_refuses_a_non_bool_by_name(dl, value):
+    """A flag given as "no" or 0 is refused by name, rather than read by its truth value
+    (``shuffle="no"`` used to shuffle)."""
+    for name, call in _flag_calls(dl):
+        with pytest.raises(TypeError, match=rf"^Expected `{name}` as True or False, got "):
+            call(value)
+
+
+def test_no_hand_rolled_bool_checks_left():
+    """Every 'as True or False' message comes from check_bool."""
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "dlbook"
+    copies = [str(p) for p in package.rglob("*.py")
+              if p.name != "_checks.py" and "as True or False" in p.read_text(encoding="utf-8")]
+    assert copies == []

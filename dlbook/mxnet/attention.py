@@ -20,7 +20,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
-from .._checks import check_token_range, describe
+from .._checks import check_bool, check_token_range, describe
 from .. import attention as _core
 from .. import _sequence_train as _seq
 from ..attention import causal_mask, padding_mask, positional_encoding
@@ -200,8 +200,7 @@ class MultiHeadAttention(gluon.HybridBlock):
 
     def __init__(self, d_model, num_heads, use_bias=True):
         d_model, num_heads, d_head = _core._check_heads(d_model, num_heads)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Expected `use_bias` as True or False, got {describe(use_bias)}.")
+        check_bool("use_bias", use_bias)
         super().__init__()
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_head
         with self.name_scope():

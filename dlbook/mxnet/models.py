@@ -110,7 +110,7 @@ def mlp(hidden=(256,), num_outputs=10, activation="relu", dropout=0.0, batch_nor
     5
     """
     hidden, num_outputs, dropout = _models.check_mlp_args(hidden, num_outputs, activation,
-                                                          dropout)
+                                                          dropout, batch_norm)
     net = Sequential()
     for width in hidden:
         net.add(gluon.nn.Dense(width))
@@ -150,7 +150,7 @@ def lenet(num_classes=10, activation="sigmoid", pooling="avg", batch_norm=False)
     >>> net(mx.np.zeros((2, 1, 28, 28))).shape
     (2, 10)
     """
-    num_classes = _models.check_lenet_args(num_classes, activation, pooling)
+    num_classes = _models.check_lenet_args(num_classes, activation, pooling, batch_norm)
     pool = gluon.nn.AvgPool2D if pooling == "avg" else gluon.nn.MaxPool2D
 
     def block(layer):

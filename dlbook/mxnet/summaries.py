@@ -8,7 +8,7 @@ import mxnet as mx
 import numpy as onp
 from mxnet import gluon
 
-from .._checks import describe
+from .._checks import check_bool, describe
 from ..summaries import check_input_shape, format_summary, note_failed_pass, unknown_shape_error
 from ._gluon import build_state, is_initialized, restore_build_state, value_of
 from .devices import check_device
@@ -59,6 +59,7 @@ def count_parameters(net, trainable_only=False):
     15
     """
     _check_block(net)
+    check_bool("trainable_only", trainable_only)
     total = 0
     for name, param in net.collect_params().items():
         if trainable_only and param.grad_req == "null":

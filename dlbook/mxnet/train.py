@@ -13,7 +13,7 @@ import inspect
 import mxnet as mx
 from mxnet import autograd, gluon, init
 
-from .._checks import describe
+from .._checks import check_bool, describe
 from ..callbacks import History
 from ..training import (
     BaseTrainer,
@@ -293,6 +293,7 @@ class Trainer(BaseTrainer):
                  metrics=None, device=None, initializer=None, hybridize=True,
                  kvstore="device", lr_schedule=None):
         _check_block(net)
+        hybridize = check_bool("hybridize", hybridize)
         devices = _device_list(device)
         kvstore = check_kvstore(kvstore)
         learning_rate = check_learning_rate(learning_rate)

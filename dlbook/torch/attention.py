@@ -20,7 +20,7 @@ import numpy as onp
 import torch
 from torch import nn
 
-from .._checks import check_token_range, describe
+from .._checks import check_bool, check_token_range, describe
 from .. import attention as _core
 from .. import _sequence_train as _seq
 from ..attention import causal_mask, padding_mask, positional_encoding
@@ -194,8 +194,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model, num_heads, use_bias=True):
         d_model, num_heads, d_head = _core._check_heads(d_model, num_heads)
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Expected `use_bias` as True or False, got {describe(use_bias)}.")
+        check_bool("use_bias", use_bias)
         super().__init__()
         self.d_model, self.num_heads, self.d_head = d_model, num_heads, d_head
         for name in ("W_q", "W_k", "W_v", "W_o"):

@@ -110,7 +110,7 @@ def mlp(hidden=(256,), num_outputs=10, activation="relu", dropout=0.0, batch_nor
     6
     """
     hidden, num_outputs, dropout = _models.check_mlp_args(hidden, num_outputs, activation,
-                                                          dropout)
+                                                          dropout, batch_norm)
     net = Sequential(nn.Flatten())
     for width in hidden:
         net.add(nn.LazyLinear(width))
@@ -153,7 +153,7 @@ def lenet(num_classes=10, activation="sigmoid", pooling="avg", batch_norm=False)
     >>> sum(p.numel() for p in net.parameters())
     61706
     """
-    num_classes = _models.check_lenet_args(num_classes, activation, pooling)
+    num_classes = _models.check_lenet_args(num_classes, activation, pooling, batch_norm)
     pool = nn.AvgPool2d if pooling == "avg" else nn.MaxPool2d
 
     def block(layer, norm):

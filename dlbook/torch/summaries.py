@@ -12,7 +12,7 @@ import copy
 import torch
 from torch.nn.parameter import UninitializedBuffer, is_lazy
 
-from .._checks import describe
+from .._checks import check_bool, describe
 from ..summaries import check_input_shape, format_summary, note_failed_pass, unknown_shape_error
 from .devices import check_device
 
@@ -66,6 +66,7 @@ def count_parameters(net, trainable_only=False):
     (32, 16)
     """
     _check_module(net)
+    check_bool("trainable_only", trainable_only)
     total = 0
     for name, tensor, trainable in _counted(net):
         if is_lazy(tensor):

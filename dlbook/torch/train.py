@@ -25,7 +25,7 @@ What differs from MXNet, and why:
 import torch
 from torch import nn
 
-from .._checks import describe
+from .._checks import check_bool, describe
 from ..callbacks import History
 from ..checkpoint import CheckpointError, pack_state, unpack_state
 from ..training import (
@@ -252,6 +252,7 @@ class Trainer(BaseTrainer):
                  metrics=None, device=None, initializer=None, hybridize=True,
                  kvstore="device", lr_schedule=None):
         _check_module(net)
+        hybridize = check_bool("hybridize", hybridize)
         devices = _device_list(device)
         kvstore = check_kvstore(kvstore)
         learning_rate = check_learning_rate(learning_rate)
@@ -277,7 +278,7 @@ class Trainer(BaseTrainer):
         self.loss = get_loss(loss)
         if isinstance(self.loss, nn.Module):
             self.loss.to(self.device)
-        self.hybridize = bool(hybridize)  # PyTorch runs eagerly; nothing to compile
+        self.hybridize = hybridize  # PyTorch runs eagerly; nothing to compile
         if initializer is not None:  # an explicit initializer sets every parameter
             self._initialize([(n, p) for n, p in net.named_parameters() if not _is_lazy(p)])
         self._kv = create_kvstore(kvstore) if is_distributed(kvstore) else None
