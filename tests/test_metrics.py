@@ -77,6 +77,23 @@ def test_metric_reset_and_empty_result(dl):
     assert metric.result() == 0.0
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "float32"])
+@pytest.mark.parametrize("column", [False, True], ids=["labels-(n,)", "labels-(n,1)"])
+def test_accuracy_takes_labels_of_any_dtype_and_either_shape(dl, dtype, column):
+    """Integer or float labels, flat or as one column: the same fraction as NumPy's, for
+    class scores and for binary logits (the metric casts the predictions, not the labels)."""
+    def labels(values):
+        values = values.astype(dtype)
+        return values[:, None] if column else values
+
+    scores = _batches(dl, dl.metrics.Accuracy(), SCORES, labels(LABELS), [7, 5])
+    assert scores == pytest.approx(onp.mean(SCORES.argmax(axis=1) == LABELS))
+    binary = (LABELS % 2).astype(dtype)
+    logits = SCORES[:, :1]
+    got = _batches(dl, dl.metrics.Accuracy(), logits, labels(binary), [12])
+    assert got == pytest.approx(onp.mean((logits[:, 0] > 0) == binary))
+
+
 def test_update_returns_the_batch_sum_on_the_device(dl):
     metric = dl.metrics.MeanAbsoluteError()
     total = metric.update(_tensor(dl, [[1.0], [3.0]]), _tensor(dl, [[0.0], [1.0]]))

@@ -78,7 +78,11 @@ class Accuracy(Metric):
             pred = y_hat.argmax(dim=1)
         else:
             pred = y_hat.reshape(-1) > 0
-        return (pred.to(torch.float32) == y.reshape(-1).to(torch.float32)).to(torch.float32)
+        if y.ndim != 1:  # as few operators per batch as possible
+            y = y.reshape(-1)
+        if pred.dtype != y.dtype:
+            pred = pred.to(y.dtype)
+        return pred == y
 
 
 class MeanSquaredError(Metric):
