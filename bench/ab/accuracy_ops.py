@@ -6,8 +6,9 @@ float32 casts it had before (old), in one process.
 Two Trainers (same model, one metric each) alternate epochs; prints the median epoch
 times and the ratio old/new over the pairs. Results: bench/experiments.md.
 """
-import statistics
 import sys
+
+from _interleave import compare
 
 fw, model = sys.argv[1], sys.argv[2]
 pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 8
@@ -40,16 +41,4 @@ def make(metric):
     return trainer, dl.ArrayLoader(X, y, batch_size=256, shuffle=True, seed=0)
 
 
-runs = {"new": make(dl.metrics.Accuracy()), "old": make(Old())}
-for trainer, loader in runs.values():
-    trainer.fit(loader, epochs=1, verbose=False)  # warm-up
-times = {"new": [], "old": []}
-for i in range(pairs):
-    for name in (("new", "old") if i % 2 == 0 else ("old", "new")):
-        trainer, loader = runs[name]
-        times[name].append(trainer.fit(loader, epochs=1, verbose=False)["time"][-1])
-ratios = [old / new for new, old in zip(times["new"], times["old"])]
-print(f"{fw} {model}: new {statistics.median(times['new']):.3f} s, old "
-      f"{statistics.median(times['old']):.3f} s per epoch; speed-up median "
-      f"{statistics.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}, "
-      f"{sum(r > 1 for r in ratios)}/{len(ratios)} pairs faster")
+compare(f"{fw} {model}", make(dl.metrics.Accuracy()), make(Old()), pairs)

@@ -5,9 +5,9 @@
 
 Rejected: see bench/experiments.md.
 """
-import statistics
 import sys
 
+from _interleave import compare
 from mxnet import autograd, gluon
 
 from dlbook import mxnet as dl
@@ -48,16 +48,4 @@ def make(cls):
     return trainer, dl.ArrayLoader(X, y, batch_size=256, shuffle=True, seed=0)
 
 
-runs = {"fused": make(FusedTrainer), "two": make(dl.Trainer)}
-for trainer, loader in runs.values():
-    trainer.fit(loader, epochs=1, verbose=False)  # warm-up
-times = {"fused": [], "two": []}
-for i in range(pairs):
-    for name in (("fused", "two") if i % 2 == 0 else ("two", "fused")):
-        trainer, loader = runs[name]
-        times[name].append(trainer.fit(loader, epochs=1, verbose=False)["time"][-1])
-ratios = [two / fused for fused, two in zip(times["fused"], times["two"])]
-print(f"{model}: fused {statistics.median(times['fused']):.3f} s, two blocks "
-      f"{statistics.median(times['two']):.3f} s per epoch; speed-up median "
-      f"{statistics.median(ratios):.2f}, range {min(ratios):.2f}-{max(ratios):.2f}, "
-      f"{sum(r > 1 for r in ratios)}/{len(ratios)} pairs faster")
+compare(model, make(FusedTrainer), make(dl.Trainer), pairs, names=("fused", "two blocks"))

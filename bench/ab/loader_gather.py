@@ -5,8 +5,9 @@
 Two Trainers (same model, same loader seed) alternate epochs; prints the median epoch
 times and the ratio old/new over the pairs. Results: bench/experiments.md.
 """
-import statistics
 import sys
+
+from _interleave import compare
 
 fw, model = sys.argv[1], sys.argv[2]
 pairs = int(sys.argv[3]) if len(sys.argv) > 3 else 8
@@ -40,17 +41,4 @@ def make(cls):
 
 # The nets are built (and initialized) at their first epoch, so the two start from
 # different weights; their losses differ slightly for that reason alone.
-runs = {"new": make(dl.ArrayLoader), "old": make(Old)}
-for name, (tr, ld) in runs.items():
-    tr.fit(ld, epochs=1, verbose=False)  # warm
-# same batches?
-t = {"new": [], "old": []}
-for i in range(pairs):
-    for name in (("new", "old") if i % 2 == 0 else ("old", "new")):
-        tr, ld = runs[name]
-        h = tr.fit(ld, epochs=1, verbose=False)
-        t[name].append(h["time"][-1])
-r = [o / n for n, o in zip(t["new"], t["old"])]
-print(fw, model, "new median %.3f s old %.3f s; speed-up median %.2f range %.2f-%.2f, %d/%d pairs faster; loss new %.5f old %.5f" % (
-    statistics.median(t["new"]), statistics.median(t["old"]), statistics.median(r), min(r), max(r),
-    sum(x > 1 for x in r), len(r), runs["new"][0].history["loss"][-1], runs["old"][0].history["loss"][-1]))
+compare(f"{fw} {model}", make(dl.ArrayLoader), make(Old), pairs)
