@@ -1185,3 +1185,24 @@ def test_mxnet_sgd_is_faithful_on_sparse_and_half_precision_paths():
             results.append(v.asnumpy())
         onp.testing.assert_array_equal(*results)
         assert not onp.array_equal(results[0], w.asnumpy())
+
+
+def test_shape_dependent_weights_are_drawn_at_the_first_batch_as_documented(dl):
+    """The Trainer's Notes: weights whose shapes come from the data are drawn when the first
+    batch arrives, so building order does not matter but first-batch order does, and seeding
+    right before the first batch gives the same weights."""
+    X, _ = xor_data(num_examples=20)
+
+    def outputs(reseed, others_first):
+        dl.seed_everything(0)
+        trainer = dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy")
+        other = dl.Trainer(dl.mlp(hidden=4, num_outputs=2), "cross_entropy")
+        if others_first:
+            other.predict(X[:2])
+        if reseed:
+            dl.seed_everything(0)  # right before this trainer's first batch
+        return trainer.predict(X)
+
+    alone = outputs(reseed=False, others_first=False)
+    assert not onp.allclose(outputs(reseed=False, others_first=True), alone)  # the other drew first
+    assert onp.array_equal(outputs(reseed=True, others_first=True), alone)

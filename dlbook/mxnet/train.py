@@ -269,6 +269,15 @@ class Trainer(BaseTrainer):
         ``'warmup'``, ``'constant'`` or a schedule object such as
         ``dlbook.schedules.Cosine(total=1000, warmup=100)`` (see :mod:`dlbook.schedules`).
 
+    Notes
+    -----
+    Parameters whose shapes come from the data (Gluon's deferred initialization, e.g.
+    ``Dense`` without ``in_units``) are drawn at the first batch, from the framework's
+    global random generator as it is then, not when the Trainer is built. Two Trainers
+    built one after the other start from weights that depend on which of them sees a
+    batch first: seed (``seed_everything``) right before each one's first ``fit``,
+    ``evaluate`` or ``predict`` for weights that do not.
+
     Examples
     --------
     >>> from dlbook.mxnet import Trainer, mlp, seed_everything, xor_data, load_array

@@ -229,6 +229,15 @@ class Trainer(BaseTrainer):
         Scale the learning rate before every update: ``'cosine'``, ``'step'``,
         ``'warmup'``, ``'constant'`` or a schedule object (see :mod:`dlbook.schedules`).
 
+    Notes
+    -----
+    Parameters whose shapes come from the data (lazy layers such as ``nn.LazyLinear``,
+    which ``mlp`` and ``lenet`` use) are drawn at the first batch, from the framework's
+    global random generator as it is then, not when the Trainer is built. Two Trainers
+    built one after the other start from weights that depend on which of them sees a
+    batch first: seed (``seed_everything``) right before each one's first ``fit``,
+    ``evaluate`` or ``predict`` for weights that do not.
+
     Examples
     --------
     >>> from dlbook.torch import Trainer, mlp, seed_everything, xor_data, load_array
