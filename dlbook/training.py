@@ -468,9 +468,11 @@ class BaseTrainer:
             return self.net(X)
         except self._shape_errors as err:
             summary = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+            hint = (" A batch has its examples along the first axis: for a single example, "
+                    "add that axis (X[None], shape (1, ...))." if len(X.shape) == 1 else "")
             raise ValueError(
                 f"The network could not process a batch of shape {tuple(X.shape)}: {summary}. "
-                "Check that the input shape matches the network's first layer."
+                f"Check that the input shape matches the network's first layer.{hint}"
             ) from err
 
     def _ensure_built(self, X):

@@ -588,6 +588,12 @@ def _net_of_wrong_width(dl):
     trainer.predict(onp.ones((2, 7), dtype="float32"))  # a later call is explained too
 
 
+def _one_example_without_its_batch_axis(dl):
+    trainer = _classifier(dl)
+    trainer.predict(onp.ones((2, 4), dtype="float32"))
+    trainer.predict(onp.ones(4, dtype="float32"))  # one example, shape (4,) not (1, 4)
+
+
 _X, _Y = onp.ones((6, 4), dtype="float32"), onp.arange(6) % 3
 
 
@@ -648,6 +654,7 @@ BAD_INPUTS = [
     (lambda dl: _classifier(dl).fit((_X, _Y[:5]), batch_size=3), ValueError, r"`X` has 6, `y` has 5"),
     (_lenet_on_flat_images, ValueError, r"could not process a batch of shape \(2, 784\).*first layer"),
     (_net_of_wrong_width, ValueError, r"could not process a batch of shape \(2, 7\).*first layer"),
+    (_one_example_without_its_batch_axis, ValueError, r"could not process a batch of shape \(4,\).*first layer\. A batch has its examples along the first axis: for a single example, add that axis \(X\[None\]"),
     (lambda dl: _classifier(dl).predict(_X, batch_size=0), ValueError, r"`batch_size` >= 1"),
     (lambda dl: _classifier(dl).predict(onp.zeros((0, 4))), ValueError, r"non-empty `X`"),
     (lambda dl: _classifier(dl).predict(iter([])), ValueError, r"`X` yielded no batches"),

@@ -254,7 +254,7 @@ class Trainer(BaseTrainer):
     """
 
     _ArrayLoader = ArrayLoader
-    _shape_errors = (RuntimeError, ValueError)
+    _shape_errors = (RuntimeError, ValueError, IndexError)  # IndexError: nn.Flatten of 1-D input
     _framework = "torch"
 
     def __init__(self, net, loss, optimizer="sgd", learning_rate=0.1, optimizer_params=None,
