@@ -39,6 +39,17 @@ from .data import BaseArrayLoader
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "pack_state", "unpack_state"]
 
+
+def _fits(shape, saved):
+    """Whether a saved array's shape fits a network's (None: a dimension not known yet)."""
+    return len(shape) == len(saved) and all(s is None or s == v for s, v in zip(shape, saved))
+
+
+def _shape_text(shape):
+    """A shape for messages, '?' for a dimension not known yet: (5, ?)."""
+    dims = ["?" if s is None else str(s) for s in shape]
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
 #: The manifest's ``format``: what marks an ``.npz`` archive as a dlbook checkpoint.
 FORMAT = "dlbook-checkpoint"
 #: The manifest's ``version``: the layout this code writes and reads.
@@ -338,9 +349,9 @@ def load(path, trainer, loader=None):
         )
     for name in saved:
         value, shape = arrays[f"param/{name}"], shapes[name]
-        if shape is not None and tuple(shape) != value.shape:
+        if shape is not None and not _fits(shape, value.shape):
             raise CheckpointError(
-                f"Parameter `{name}` has shape {tuple(shape)} in the network but "
+                f"Parameter `{name}` has shape {_shape_text(shape)} in the network but "
                 f"{value.shape} in {path}."
             )
     schedule = manifest.get("lr_schedule")

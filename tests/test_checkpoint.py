@@ -239,6 +239,15 @@ def test_a_fresh_lazy_network_takes_its_shapes_from_the_file(dl, tmp_path):
     assert saved.predict(X[:5]).shape == (5, 10)
 
 
+def test_a_fresh_lazy_network_of_another_width_is_refused(dl, tmp_path):
+    """A network whose layers know their widths but not yet their inputs (Gluon's deferred
+    initialization, PyTorch's lazy layers) must not take another width from the file."""
+    path = _saved(dl, tmp_path)
+    other, _ = _setup(dl, "adam", hidden=20)  # never run
+    with pytest.raises(CheckpointError, match=r"Parameter `\d\.weight` has shape \(20, \?\) in the network but \(16, 64\)"):
+        dl.load_checkpoint(path, other)
+
+
 def test_missing_file_and_bad_arguments(dl, tmp_path):
     trainer, loader = _setup(dl, "sgd")
     with pytest.raises(FileNotFoundError, match="No checkpoint at `path`"):

@@ -472,8 +472,9 @@ class Trainer(BaseTrainer):
 
     def _param_shapes(self):
         params = params_by_path(self.net)
-        return {name: tuple(p.shape) if p.shape is not None and all(d > 0 for d in p.shape)
-                else None for name, p in params.items()}
+        # a deferred dimension is 0 in Gluon (Dense(5) without in_units: (5, 0)); None here
+        return {name: None if p.shape is None else tuple(d if d > 0 else None for d in p.shape)
+                for name, p in params.items()}
 
     def _checkpoint_optimizer(self, arrays):
         return optimizer_state(self, arrays)

@@ -149,6 +149,24 @@ def _is_lazy(tensor):
     return isinstance(tensor, nn.parameter.UninitializedTensorMixin)
 
 
+def _known_shape(module, attr):
+    """What a lazy layer already knows of its parameter ``attr``'s shape, None where nothing.
+
+    ``nn.LazyLinear(5)`` has a weight of shape ``(5, None)`` and a bias of ``(5,)``
+    before its first batch; a lazy convolution knows its output channels and kernel
+    size. A checkpoint of another width must not fill them silently.
+    """
+    out = getattr(module, "out_features", None) or getattr(module, "out_channels", None)
+    if not out or attr not in ("weight", "bias"):
+        return None
+    if attr == "bias":
+        return (out,)
+    kernel = tuple(getattr(module, "kernel_size", ()))
+    if isinstance(module, nn.modules.conv._ConvTransposeNd):  # (in, out / groups, *kernel)
+        return (None, out // module.groups, *kernel)
+    return (out, None, *kernel)
+
+
 def _device_list(device):
     """``device`` as a list of one ``torch.device`` (``None`` stays ``None``)."""
     if device is None:
@@ -440,8 +458,15 @@ class Trainer(BaseTrainer):
         return {k: v.detach().cpu().numpy().copy() for k, v in self.net.state_dict().items()}
 
     def _param_shapes(self):
-        return {k: None if _is_lazy(v) else tuple(v.shape)
-                for k, v in self.net.state_dict().items()}
+        """Each entry's shape; for a lazy layer what it knows already (None: a dimension it does not)."""
+        shapes = {}
+        for key, value in self.net.state_dict().items():
+            if _is_lazy(value):
+                module, _, attr = key.rpartition(".")
+                shapes[key] = _known_shape(self.net.get_submodule(module), attr)
+            else:
+                shapes[key] = tuple(value.shape)
+        return shapes
 
     def _checkpoint_optimizer(self, arrays):
         self._require_built()
