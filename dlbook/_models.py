@@ -51,7 +51,6 @@ BLOCK_LAYERS = ("conv", "dense")
 RESNET_HEADS = ("gap", "flatten")
 
 
-
 def check_residual_block_args(channels, strides, layer, projection, residual):
     """residual_block's checks; returns ``(channels, strides, projection)`` normalized.
 

@@ -39,17 +39,6 @@ from .data import BaseArrayLoader
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "load", "pack_state", "unpack_state"]
 
-
-def _fits(shape, saved):
-    """Whether a saved array's shape fits a network's (None: a dimension not known yet)."""
-    return len(shape) == len(saved) and all(s is None or s == v for s, v in zip(shape, saved))
-
-
-def _shape_text(shape):
-    """A shape for messages, '?' for a dimension not known yet: (5, ?)."""
-    dims = ["?" if s is None else str(s) for s in shape]
-    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-
 #: The manifest's ``format``: what marks an ``.npz`` archive as a dlbook checkpoint.
 FORMAT = "dlbook-checkpoint"
 #: The manifest's ``version``: the layout this code writes and reads.
@@ -283,6 +272,17 @@ def save(path, trainer, loader=None):
         "framework_rng": trainer._checkpoint_rng(arrays),
     }
     write_archive(path, arrays, manifest)
+
+
+def _fits(shape, saved):
+    """Whether a saved array's shape fits a network's (None: a dimension not known yet)."""
+    return len(shape) == len(saved) and all(s is None or s == v for s, v in zip(shape, saved))
+
+
+def _shape_text(shape):
+    """A shape for messages, '?' for a dimension not known yet: (5, ?)."""
+    dims = ["?" if s is None else str(s) for s in shape]
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
 
 
 def load(path, trainer, loader=None):

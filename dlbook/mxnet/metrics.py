@@ -61,7 +61,7 @@ class Accuracy(Metric):
         else:
             pred = y_hat.reshape(-1) > 0
         # As few operators as possible: each costs ~25 us of dispatch, and this runs for
-        # every batch (8 operators took 250 us, a quarter of a softmax-regression batch).
+        # every batch (eight took 270 us, a quarter of a softmax-regression batch).
         if y.ndim != 1:
             y = y.reshape(-1)
         if pred.dtype != y.dtype:
