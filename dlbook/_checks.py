@@ -5,6 +5,8 @@ argument, says what was expected, what was received, and how to fix it.
 """
 import math
 import numbers
+import os
+from pathlib import Path
 
 import numpy as onp
 
@@ -119,6 +121,30 @@ def check_bool(name, value):
     if not isinstance(value, (bool, onp.bool_)):
         raise TypeError(f"Expected `{name}` as True or False, got {describe(value)}.")
     return bool(value)
+
+
+def check_path(name, value):
+    """Return ``value`` as a :class:`pathlib.Path` if it is a non-empty str or path.
+
+    A number or ``None`` given for a file or folder would otherwise surface as
+    the standard library's ``expected str, bytes or os.PathLike object``, which
+    names neither the argument nor the function the reader called.
+
+    Examples
+    --------
+    >>> check_path("path", "run.npz").name
+    'run.npz'
+    >>> check_path("path", 3)
+    Traceback (most recent call last):
+    ...
+    TypeError: Expected `path` as a file or folder name (str or pathlib.Path), got 3 (int).
+    """
+    if not isinstance(value, (str, os.PathLike)) or isinstance(os.fspath(value), bytes):
+        raise TypeError(f"Expected `{name}` as a file or folder name (str or pathlib.Path), "
+                        f"got {describe(value)}.")
+    if os.fspath(value) == "":
+        raise ValueError(f"Expected `{name}` as a file or folder name, got an empty string.")
+    return Path(value)
 
 
 def check_instance(name, value, types, expected):

@@ -12,7 +12,7 @@ import re
 import shlex
 import socket
 
-from ._checks import check_int, describe
+from ._checks import check_int, check_path, describe
 from ._launch_supervise import _Process
 
 __all__ = []  # private module: its public names are dlbook.launch's
@@ -255,7 +255,7 @@ def read_hosts(path):
     ['node1', 'alice@node2']
     >>> os.remove(f.name)
     """
-    path = os.fspath(path)
+    path = os.fspath(check_path("path", path))
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Hosts file `{path}` does not exist; expected one host per line.")
     hosts = []

@@ -34,7 +34,7 @@ import time
 import warnings
 from pathlib import Path
 
-from ._checks import check_bool, check_choice, check_int, check_number, describe
+from ._checks import check_bool, check_choice, check_int, check_number, check_path, describe
 from ._files import atomic_open
 
 __all__ = ["Callback", "History", "TerminateOnNaN", "LearningRateScheduler", "ProgressBar",
@@ -609,12 +609,6 @@ class EarlyStopping(_Monitor, Callback):
                 f"restore_best_weights={self.restore_best_weights})")
 
 
-def _check_path(name, path):
-    if isinstance(path, (str, os.PathLike)):
-        return os.fspath(path)
-    raise TypeError(f"Expected `{name}` as a path (str or pathlib.Path), got {describe(path)}.")
-
-
 def _check_folder(name, path):
     folder = Path(path).parent
     if "{" not in str(folder) and not folder.is_dir():
@@ -676,7 +670,8 @@ class ModelCheckpoint(_Monitor, Callback):
 
     def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
                  min_delta=0.0, verbose=False):
-        self.filepath = _check_path("filepath", filepath)
+        check_path("filepath", filepath)
+        self.filepath = os.fspath(filepath)
         self._init_monitor(monitor, mode, min_delta)
         self.save_best_only = check_bool("save_best_only", save_best_only)
         self.verbose = check_bool("verbose", verbose)
@@ -748,7 +743,8 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, filename, separator=",", append=False):
-        self.filename = _check_path("filename", filename)
+        check_path("filename", filename)
+        self.filename = os.fspath(filename)
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"Expected `separator` as one character such as ',', got {separator!r}.")
         self.separator = separator

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import describe
+from ._checks import check_path, describe
 from ._files import atomic_open
 from .callbacks import History
 from .data import BaseArrayLoader
@@ -251,7 +251,7 @@ def save(path, trainer, loader=None):
     """
     _check_arguments(trainer, loader)
     trainer._check_checkpointable()
-    path = Path(path)
+    path = check_path("path", path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The folder of `path` does not exist: {path.parent}")
     arrays = {}
@@ -322,7 +322,7 @@ def load(path, trainer, loader=None):
     """
     _check_arguments(trainer, loader)
     trainer._check_checkpointable(loading=True)  # before anything changes, as every check below
-    path = Path(path)
+    path = check_path("path", path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at `path` {path}.")
     manifest, arrays = read_archive(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_bool, check_choice, check_fraction, check_int, to_numpy
+from ._checks import check_bool, check_choice, check_fraction, check_int, check_path, to_numpy
 from .data import scale, train_val_split
 from .download import default_cache_dir, fetch, sha256_of
 
@@ -119,7 +119,7 @@ def _find_fashion_mnist(data_dir, download, cache_dir):
     # one, must hold them.
     if data_dir is not None:
         return _check_named_folder(
-            "`data_dir`", Path(data_dir),
+            "`data_dir`", check_path("data_dir", data_dir),
             "Fix: put the four official *-ubyte.gz files there, or leave out `data_dir` "
             "to use $DLBOOK_DATA, Debian's package, the download cache or a download.")
     tried = []
@@ -221,7 +221,8 @@ def fashion_mnist_arrays(flatten=False, data_dir=None, download=True, cache_dir=
     """
     check_bool("flatten", flatten)
     check_bool("download", download)
-    folder = _find_fashion_mnist(data_dir, download, cache_dir or default_cache_dir())
+    cache_dir = default_cache_dir() if cache_dir is None else check_path("cache_dir", cache_dir)
+    folder = _find_fashion_mnist(data_dir, download, cache_dir)
     X_tr, y_tr, X_te, y_te = _fashion_arrays(str(folder))
     shape = (-1, 784) if flatten else (-1, 1, 28, 28)
     train = (X_tr.reshape(shape).astype("float32") / 255.0, y_tr.astype("int32"))

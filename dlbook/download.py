@@ -12,7 +12,7 @@ import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from ._checks import describe
+from ._checks import check_path, describe
 
 __all__ = ["DownloadError", "default_cache_dir", "fetch", "safe_extract", "sha256_of"]
 
@@ -122,7 +122,7 @@ def fetch(url, sha256, folder, fname=None, timeout=30):
     if not isinstance(sha256, str) or len(sha256) != 64 or any(
             c not in "0123456789abcdef" for c in sha256.lower()):
         raise ValueError(f"Expected `sha256` as 64 hexadecimal digits, got {describe(sha256)}.")
-    folder = Path(folder)
+    folder = check_path("folder", folder)
     fname = fname or PurePosixPath(url.split("?")[0]).name
     target = folder / fname
     if target.is_file() and sha256_of(target) == sha256.lower():
@@ -205,7 +205,7 @@ def safe_extract(archive, dest):
     >>> [p.name for p in safe_extract(tmp / "good.tar.gz", tmp / "out")]
     ['a.txt']
     """
-    archive, dest = Path(archive), Path(dest)
+    archive, dest = check_path("archive", archive), check_path("dest", dest)
     dest = dest.resolve()  # not created yet: a refused archive leaves no folder behind
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as zf:

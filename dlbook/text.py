@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as onp
 
-from ._checks import check_bool, check_choice, check_int, describe, to_numpy
+from ._checks import check_bool, check_choice, check_int, check_path, describe, to_numpy
 from .sequence import Vocab, _host
 
 __all__ = [
@@ -161,7 +161,7 @@ def load_korean_text(source="constitution", root=None):
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ValueError(f"Unknown `source` {source!r}.{hint} Expected 'constitution', 'bills' "
                          f"or one bill's number, '{_BILLS[0]}' to '{_BILLS[-1]}'.")
-    folder = _konlpy_corpus() if root is None else Path(root)
+    folder = _konlpy_corpus() if root is None else check_path("root", root)
     texts = [_read_checked(folder, relative) for relative in KOREAN_SOURCES[source]]
     lines = [line.strip() for text in texts for line in text.splitlines()]
     return "\n".join(line for line in lines if line)

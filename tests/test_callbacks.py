@@ -582,9 +582,9 @@ BAD_INPUTS = [
     (lambda: EarlyStopping(min_delta="0.1"), TypeError, r"`min_delta` as a number >= 0, got '0.1' \(str\)"),
     (lambda: EarlyStopping(monitor=3), TypeError, r"`monitor` as the name of a log key such as 'val_loss' or 'val_accuracy', got 3 \(int\)"),
     (lambda: EarlyStopping(monitor=""), TypeError, r"`monitor` as the name of a log key"),
-    (lambda: ModelCheckpoint(3), TypeError, r"`filepath` as a path \(str or pathlib.Path\), got 3 \(int\)"),
+    (lambda: ModelCheckpoint(3), TypeError, r"`filepath` as a file or folder name \(str or pathlib.Path\), got 3 \(int\)"),
     (lambda: ModelCheckpoint("m.npz", mode="best"), ValueError, r"Unknown `mode` 'best'"),
-    (lambda: CSVLogger(None), TypeError, r"`filename` as a path"),
+    (lambda: CSVLogger(None), TypeError, r"`filename` as a file or folder name"),
     (lambda: CSVLogger("log.csv", separator=", "), ValueError, r"`separator` as one character such as ',', got ', '"),
 ]
 

@@ -142,3 +142,41 @@ def test_no_hand_rolled_bool_checks_left():
     copies = [str(p) for p in package.rglob("*.py")
               if p.name != "_checks.py" and "as True or False" in p.read_text(encoding="utf-8")]
     assert copies == []
+
+
+def _path_calls(dl):
+    """Each public argument naming a file or folder, as (name, call with it set to a value)."""
+    import dlbook
+    from dlbook import datasets, download, launch, text
+
+    trainer = dl.Trainer(dl.models.mlp(hidden=4, num_outputs=2), "cross_entropy")
+    return [
+        ("path", lambda v: dl.save_checkpoint(v, trainer)),
+        ("path", lambda v: dl.load_checkpoint(v, trainer)),
+        ("data_dir", lambda v: datasets.fashion_mnist_arrays(data_dir=v)),
+        ("cache_dir", lambda v: datasets.fashion_mnist_arrays(cache_dir=v, data_dir="/nonexistent")),
+        ("folder", lambda v: download.fetch("https://example.org/a.txt", "0" * 64, v)),
+        ("archive", lambda v: download.safe_extract(v, "out")),
+        ("dest", lambda v: download.safe_extract("a.tar.gz", v)),
+        ("root", lambda v: text.load_korean_text("constitution", root=v)),
+        ("path", lambda v: launch.read_hosts(v)),
+        ("filepath", lambda v: dlbook.ModelCheckpoint(v)),
+        ("filename", lambda v: dlbook.CSVLogger(v)),
+    ]
+
+
+@pytest.mark.parametrize("value", [3, 1.5, b"run.npz", ["run.npz"]])
+def test_every_path_argument_refuses_a_non_path_by_name(dl, value):
+    """``save_checkpoint(3, trainer)`` used to end in the standard library's
+    "expected str, bytes or os.PathLike object, not int", naming neither argument nor function."""
+    for name, call in _path_calls(dl):
+        with pytest.raises(TypeError, match=rf"^Expected `{name}` as a file or folder name "
+                                            rf"\(str or pathlib.Path\), got "):
+            call(value)
+
+
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(dl):
+    for name, call in _path_calls(dl):
+        with pytest.raises(ValueError, match=rf"^Expected `{name}` as a file or folder name, "
+                                             "got an empty string"):
+            call("")
