@@ -249,9 +249,9 @@ def save(path, trainer, loader=None):
     >>> manifest["framework"], manifest["updates"], sorted(arrays)[:2]
     ('torch', 2, ['param/1.bias', 'param/1.weight'])
     """
+    path = check_path("path", path)
     _check_arguments(trainer, loader)
     trainer._check_checkpointable()
-    path = check_path("path", path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"The folder of `path` does not exist: {path.parent}")
     arrays = {}
@@ -320,9 +320,9 @@ def load(path, trainer, loader=None):
     >>> second.history.epoch, second.num_updates
     ([1, 2, 3], 6)
     """
+    path = check_path("path", path)
     _check_arguments(trainer, loader)
     trainer._check_checkpointable(loading=True)  # before anything changes, as every check below
-    path = check_path("path", path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at `path` {path}.")
     manifest, arrays = read_archive(path)
