@@ -139,10 +139,11 @@ def check_path(name, value):
     ...
     TypeError: Expected `path` as a file or folder name (str or pathlib.Path), got 3 (int).
     """
-    if not isinstance(value, (str, os.PathLike)) or isinstance(os.fspath(value), bytes):
+    text = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(text, str):
         raise TypeError(f"Expected `{name}` as a file or folder name (str or pathlib.Path), "
                         f"got {describe(value)}.")
-    if os.fspath(value) == "":
+    if text == "":
         raise ValueError(f"Expected `{name}` as a file or folder name, got an empty string.")
     return Path(value)
 
